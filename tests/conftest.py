@@ -1,0 +1,50 @@
+"""Shared fixtures.
+
+- `alice`, `bob`: two ordinary users, for every isolation test (healthchecks' habit).
+- `alice_client`, `bob_client`: Django test clients logged in as them.
+- `isolated_storage` (autouse): media and agent home in a temporary directory per test, so tests never touch the
+  developer's data/ and files left behind are visible to the test that made them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from tests.factories import UserFactory
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_storage(settings, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AGENT_HOME_DIR = tmp_path / "agent"
+    return tmp_path
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    client = Client()
+    client.force_login(bob)
+    return client

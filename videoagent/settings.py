@@ -1,0 +1,194 @@
+"""VideoAgent settings: one module, every value read from the environment with a laptop-friendly default.
+
+The README lists every variable. Absent DATABASE_URL means SQLite in the data directory; absent REDIS_URL means the
+in-memory channel layer (one server process only).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from videoagent.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = Path(env_str("VIDEOAGENT_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+MEDIA_ROOT = DATA_DIR / "media"
+MODEL_CACHE_DIR = DATA_DIR / "models"
+AGENT_HOME_DIR = DATA_DIR / "agent"
+
+
+def _load_or_create_secret_key() -> str:
+    """Use SECRET_KEY if given; otherwise generate one on first start and keep it in the data directory."""
+    from_env = env_str("SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _load_or_create_secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "accounts",
+    "chat",
+    "transcripts",
+    "uploads",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "videoagent.urls"
+ASGI_APPLICATION = "videoagent.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+            # Wait for the writer instead of failing with "database is locked" under concurrent chats.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_PREFIX", "videoagent")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat:index"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Seed 1.1: one log format, module loggers, no print().
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"seed": {"format": "%(asctime)s - %(name)s - %(levelname)s - %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "seed"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # yt-dlp and httpx chatter is routed through our logger at WARNING unless asked for.
+        "httpx": {"level": "WARNING"},
+    },
+}
+
+# Seed 1.2: the agent actor's constants.
+RESPONSE_TIMEOUT_SECONDS = env_float("RESPONSE_TIMEOUT_SECONDS", 300.0)
+GREETING_TIMEOUT_SECONDS = env_float("GREETING_TIMEOUT_SECONDS", 30.0)
+SESSION_TTL_SECONDS = env_float("SESSION_TTL_SECONDS", 3600.0)
+CLEANUP_INTERVAL_SECONDS = env_float("CLEANUP_INTERVAL_SECONDS", 300.0)
+QUEUE_MAX_SIZE = env_int("QUEUE_MAX_SIZE", 10)
+GRACEFUL_SHUTDOWN_TIMEOUT = env_float("GRACEFUL_SHUTDOWN_TIMEOUT", 2.0)
+
+# The agent (Claude Agent SDK). The model service is configured by ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN /
+# ANTHROPIC_BASE_URL, passed through to the CLI; without any of them the chat says so and the rest works.
+AGENT_MODEL = env_str("AGENT_MODEL", "")
+AGENT_MAX_TURNS = env_int("AGENT_MAX_TURNS", 30)
+AGENT_MAX_SESSIONS = env_int("AGENT_MAX_SESSIONS", 50)
+AGENT_MAX_RETRIES = env_int("AGENT_MAX_RETRIES", 2)
+AGENT_API_TIMEOUT_SECONDS = env_float("AGENT_API_TIMEOUT_SECONDS", 120.0)
+CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 20_000)
+
+# Transcription (faster-whisper + yt-dlp).
+WHISPER_MODEL = env_str("WHISPER_MODEL", "tiny.en")
+WHISPER_DEVICE = env_str("WHISPER_DEVICE", "auto")
+WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "")  # empty: int8 on CPU, float16 on CUDA
+WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 5)
+WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 0)  # 0: CTranslate2 picks
+WHISPER_VAD_FILTER = env_bool("WHISPER_VAD_FILTER", True)
+TRANSCRIPTION_CONCURRENCY = env_int("TRANSCRIPTION_CONCURRENCY", 1)
+DOWNLOAD_MAX_BYTES = env_int("DOWNLOAD_MAX_BYTES", 1024 * 1024 * 1024)
+DOWNLOAD_MAX_DURATION_SECONDS = env_int("DOWNLOAD_MAX_DURATION_SECONDS", 4 * 3600)
+DOWNLOAD_SOCKET_TIMEOUT_SECONDS = env_float("DOWNLOAD_SOCKET_TIMEOUT_SECONDS", 30.0)
+# Tests turn this on to fetch from a local HTTP server; production keeps the server out of its own network.
+ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
+
+# Uploads (seed 5.4).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
+UPLOAD_ALLOWED_EXTENSIONS = env_list(
+    "UPLOAD_ALLOWED_EXTENSIONS",
+    [".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mp3", ".m4a", ".wav", ".flac", ".ogg", ".opus"],
+)
+# Requests are streamed to disk above this size rather than held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None
