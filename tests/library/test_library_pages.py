@@ -1,0 +1,79 @@
+"""The library pages: the user's transcripts, searchable; one transcript with timestamps; delete; isolation."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import TranscriptFactory
+from transcripts.models import Transcript
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_library_lists_my_transcripts_only(alice_client, alice, bob):
+    TranscriptFactory(owner=alice, title="Alice keynote", language="en", duration=3725)
+    TranscriptFactory(owner=bob, title="Bob standup")
+    response = alice_client.get("/library/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Alice keynote" in content
+    assert "1:02:05" in content  # duration
+    assert "Bob standup" not in content
+
+
+def test_the_search_box_filters_by_words_of_the_text(alice_client, alice):
+    TranscriptFactory(owner=alice, title="Moon speech", text="we choose to go to the moon")
+    TranscriptFactory(owner=alice, title="Build talk", text="the build is green")
+    content = alice_client.get("/library/", {"q": "moon"}).content.decode()
+    assert "Moon speech" in content
+    assert "Build talk" not in content
+    assert 'value="moon"' in content
+
+
+def test_an_empty_library_says_so(alice_client):
+    assert "Your library is empty" in alice_client.get("/library/").content.decode()
+
+
+def test_the_detail_page_shows_text_with_timestamps_and_download_links(alice_client, alice):
+    transcript = TranscriptFactory(
+        owner=alice,
+        title="Two parts",
+        segments=[{"start": 0.0, "end": 4.0, "text": "First part."}, {"start": 65.5, "end": 70.0, "text": "Later."}],
+    )
+    response = alice_client.get(f"/library/{transcript.pk}/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Two parts" in content
+    assert "1:05" in content and "Later." in content
+    for fmt in ["txt", "srt", "vtt", "json"]:
+        assert f"/library/{transcript.pk}/download/{fmt}/" in content
+    assert f'action="/library/{transcript.pk}/delete/"' in content
+
+
+def test_another_users_transcript_is_a_404_on_every_page(alice_client, bob):
+    transcript = TranscriptFactory(owner=bob)
+    assert alice_client.get(f"/library/{transcript.pk}/").status_code == 404
+    assert alice_client.get(f"/library/{transcript.pk}/download/txt/").status_code == 404
+    assert alice_client.post(f"/library/{transcript.pk}/delete/").status_code == 404
+    assert Transcript.objects.filter(pk=transcript.pk).exists()
+
+
+def test_deleting_from_the_library_removes_the_transcript_and_its_files(alice_client, alice):
+    transcript = TranscriptFactory(owner=alice)
+    transcript.files_dir.mkdir(parents=True)
+    (transcript.files_dir / "transcript.txt").write_text("text")
+    response = alice_client.post(f"/library/{transcript.pk}/delete/")
+    assert response.status_code == 302
+    assert response["Location"] == "/library/"
+    assert not Transcript.objects.filter(pk=transcript.pk).exists()
+    assert not transcript.files_dir.exists()
+
+
+def test_deleting_needs_a_post_with_the_csrf_token(alice, alice_client):
+    transcript = TranscriptFactory(owner=alice)
+    assert alice_client.get(f"/library/{transcript.pk}/delete/").status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(alice)
+    assert strict.post(f"/library/{transcript.pk}/delete/").status_code == 403
+    assert Transcript.objects.filter(pk=transcript.pk).exists()
