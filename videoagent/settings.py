@@ -192,3 +192,9 @@ UPLOAD_ALLOWED_EXTENSIONS = env_list(
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+# The size cap is enforced while a multipart body is parsed (uploads/handlers.py), then Django's usual handlers.
+FILE_UPLOAD_HANDLERS = [
+    "uploads.handlers.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]

@@ -1,0 +1,157 @@
+"""Transcript and transcription-job endpoints (seed 5.3), all scoped to the caller's own rows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from chat.services import get_session_for
+from transcripts import selectors
+from transcripts.models import Transcript
+
+router = Router(tags=["transcripts"])
+
+
+class SegmentOut(Schema):
+    start: float
+    end: float
+    text: str
+
+
+class TranscriptOut(Schema):
+    """Seed TranscriptMetadata (id, filename, original_source, source_type, created_at, file_size, session_id)
+    plus title, language, duration and model."""
+
+    id: str
+    title: str
+    filename: str
+    original_source: str = Field(validation_alias="source")
+    source_type: str
+    language: str
+    duration: float
+    model_name: str
+    created_at: datetime
+    file_size: int = Field(validation_alias="size")
+    session_id: uuid.UUID | None
+
+    @staticmethod
+    def resolve_filename(obj: Transcript) -> str:
+        return selectors.safe_filename(obj.title, "txt")
+
+
+class TranscriptDetailOut(TranscriptOut):
+    text: str
+    segments: list[SegmentOut]
+
+
+class TranscriptListOut(Schema):
+    transcripts: list[TranscriptOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TranscriptFilterIn(Schema):
+    q: str = Field("", description="Words that must all appear in the title, source or text.")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class DeletedOut(Schema):
+    success: bool
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class TranscriptionIn(Schema):
+    source: str = Field(description="A video URL, or an upload as returned by POST /api/upload.")
+    language: str = ""
+    redo: bool = False
+    session_id: uuid.UUID | None = None
+
+
+class JobOut(Schema):
+    id: uuid.UUID
+    status: str
+    stage: str
+    percent: float
+    error: str
+    source: str
+    source_type: str
+    language: str
+    session_id: uuid.UUID | None
+    transcript_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobListOut(Schema):
+    jobs: list[JobOut]
+    total: int
+
+
+@router.get("/transcripts", response=TranscriptListOut)
+def list_transcripts(request: HttpRequest, filters: Query[TranscriptFilterIn]) -> dict[str, object]:
+    queryset = selectors.transcripts_for(owner=request.auth, query=filters.q)
+    page = list(queryset[filters.offset : filters.offset + filters.limit])
+    return {"transcripts": page, "total": queryset.count(), "limit": filters.limit, "offset": filters.offset}
+
+
+@router.get("/transcripts/{transcript_id}", response=TranscriptDetailOut)
+def get_transcript(request: HttpRequest, transcript_id: str) -> Transcript:
+    return selectors.get_transcript_for(owner=request.auth, transcript_id=transcript_id)
+
+
+@router.get("/transcripts/{transcript_id}/download", response={200: None})
+def download_transcript(
+    request: HttpRequest, transcript_id: str, format: Literal["txt", "srt", "vtt", "json"] = "txt"
+) -> HttpResponse:
+    transcript = selectors.get_transcript_for(owner=request.auth, transcript_id=transcript_id)
+    exported = selectors.export_transcript(transcript, format)
+    response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=exported.filename)
+    return response
+
+
+@router.delete("/transcripts/{transcript_id}", response=DeletedOut)
+def delete_transcript(request: HttpRequest, transcript_id: str) -> dict[str, bool]:
+    # The post_delete signal removes the transcript's files.
+    selectors.get_transcript_for(owner=request.auth, transcript_id=transcript_id).delete()
+    return {"success": True}
+
+
+@router.post("/transcriptions", response={202: JobOut, 400: ErrorOut})
+def create_transcription(request: HttpRequest, payload: TranscriptionIn) -> Status[object]:
+    from transcripts.services import TranscriptionError, create_job, submit_job
+
+    session = None
+    if payload.session_id is not None:
+        session = get_session_for(owner=request.auth, session_id=payload.session_id)
+    try:
+        job = create_job(
+            owner=request.auth, source=payload.source, session=session, language=payload.language, redo=payload.redo
+        )
+    except TranscriptionError as exc:
+        return Status(400, {"detail": str(exc)})
+    submit_job(job)
+    return Status(202, job)
+
+
+@router.get("/transcriptions", response=JobListOut)
+def list_transcriptions(request: HttpRequest, limit: int = Query(50, ge=1, le=200)) -> dict[str, object]:
+    queryset = selectors.jobs_for(owner=request.auth)
+    return {"jobs": list(queryset[:limit]), "total": queryset.count()}
+
+
+@router.get("/transcriptions/{job_id}", response=JobOut)
+def get_transcription(request: HttpRequest, job_id: uuid.UUID) -> object:
+    return selectors.get_job_for(owner=request.auth, job_id=job_id)

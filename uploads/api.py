@@ -1,0 +1,75 @@
+"""Upload endpoints (seed 5.4): POST /api/upload, GET /api/uploads, DELETE /api/uploads/{id}."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from chat.services import get_session_for
+from uploads import services
+
+router = Router(tags=["uploads"])
+
+
+class UploadOut(Schema):
+    """Seed UploadResponse (success, file_id, error) plus the stored file's name and size; no server paths."""
+
+    success: bool
+    file_id: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    error: str | None = None
+
+
+class UploadItemOut(Schema):
+    id: uuid.UUID
+    filename: str
+    size: int
+    created_at: datetime
+
+    @staticmethod
+    def resolve_filename(obj: object) -> str:
+        return obj.original_name  # type: ignore[attr-defined]
+
+
+class UploadListOut(Schema):
+    uploads: list[UploadItemOut]
+    total: int
+
+
+class DeletedOut(Schema):
+    success: bool
+
+
+@router.post("/upload", response={200: UploadOut, 400: UploadOut, 413: UploadOut})
+def upload_file(
+    request: HttpRequest,
+    file: File[UploadedFile | None] = None,
+    session_id: Form[uuid.UUID | None] = None,
+) -> Status[dict[str, object]]:
+    if session_id is not None:
+        # Accepted for the seed's form shape; it must name one of the caller's own chats.
+        get_session_for(owner=request.auth, session_id=session_id)
+    try:
+        upload = services.store_upload(owner=request.auth, uploaded_file=file)
+    except services.UploadRejectedError as exc:
+        return Status(exc.status, {"success": False, "error": str(exc)})
+    return Status(
+        200, {"success": True, "file_id": str(upload.id), "filename": upload.original_name, "size": upload.size}
+    )
+
+
+@router.get("/uploads", response=UploadListOut)
+def list_uploads(request: HttpRequest) -> dict[str, object]:
+    uploads = list(services.list_uploads(owner=request.auth))
+    return {"uploads": uploads, "total": len(uploads)}
+
+
+@router.delete("/uploads/{upload_id}", response=DeletedOut)
+def delete_upload(request: HttpRequest, upload_id: uuid.UUID) -> dict[str, bool]:
+    services.delete_upload(owner=request.auth, upload_id=upload_id)
+    return {"success": True}
