@@ -131,11 +131,12 @@ def delete_transcript(request: HttpRequest, transcript_id: str) -> dict[str, boo
 
 @router.post("/transcriptions", response={202: JobOut, 400: ErrorOut})
 def create_transcription(request: HttpRequest, payload: TranscriptionIn) -> Status[object]:
-    from transcripts.services import TranscriptionError, create_job, submit_job
-
     session = None
     if payload.session_id is not None:
         session = get_session_for(owner=request.auth, session_id=payload.session_id)
+    # Imported here while transcripts/services.py is being written in parallel; the URLconf must load without it.
+    from transcripts.services import TranscriptionError, create_job, submit_job
+
     try:
         job = create_job(
             owner=request.auth, source=payload.source, session=session, language=payload.language, redo=payload.redo
