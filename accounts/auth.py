@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from accounts.models import ApiToken, hash_token
 
@@ -19,4 +19,14 @@ class ApiTokenAuth(HttpBearer):
         return api_token.owner
 
 
-api_auth = [ApiTokenAuth(), django_auth]
+class LoggedInSessionAuth(SessionAuth):
+    """The browser session. CSRF is checked only for a logged-in session, so an anonymous write is answered
+    401 (not logged in) rather than 403 (CSRF), which is what a client can act on."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+
+api_auth = [ApiTokenAuth(), LoggedInSessionAuth()]

@@ -100,3 +100,9 @@ def test_the_openapi_schema_lists_every_endpoint(alice_client):
     for path in ["/api/transcripts", "/api/transcripts/{transcript_id}/download", "/api/transcriptions/{job_id}"]:
         assert path in paths
     assert "/api/upload" in paths
+
+
+@pytest.mark.parametrize(("method", "url"), [e for e in ENDPOINTS if e[0] != "get"])
+def test_anonymous_writes_get_401_even_when_csrf_is_enforced(method, url):
+    client = Client(enforce_csrf_checks=True)
+    assert getattr(client, method)(url).status_code == 401
