@@ -8,12 +8,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from tests.factories import UserFactory
+
+# Importing videoagent.asgi must not touch a database before pytest-django has set up the test one.
+os.environ.setdefault("VIDEOAGENT_SKIP_STARTUP", "1")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"

@@ -88,6 +88,7 @@ class TranscriptionJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     download_seconds = models.FloatField(null=True, blank=True)
     transcribe_seconds = models.FloatField(null=True, blank=True)
+    runner = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running the job.")
     transcript = models.ForeignKey(Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
 
     class Meta:

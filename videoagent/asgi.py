@@ -17,6 +17,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from videoagent.startup import on_server_start  # noqa: E402
+
+on_server_start()
 
 application = ProtocolTypeRouter(
     {

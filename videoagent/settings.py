@@ -198,3 +198,5 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# Media at least this long goes through faster-whisper's BatchedInferencePipeline (faster on long media).
+WHISPER_BATCHED_MIN_SECONDS = env_float("WHISPER_BATCHED_MIN_SECONDS", 120.0)

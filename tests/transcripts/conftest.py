@@ -1,0 +1,75 @@
+"""Media fixtures (made once per test session) and a local HTTP server that yt-dlp downloads from."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.core.files import File
+
+from tests import media
+from tests.conftest import TEST_DATA
+from uploads.models import Upload
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("media")
+    media.speech_mp4(media.SYNTHETIC_TEXT, directory)
+    media.silent_mp4(directory)
+    media.video_only_mp4(directory)
+    (directory / "random.mp4").write_bytes(bytes(range(256)) * 64)
+    (directory / "empty.mp4").write_bytes(b"")
+    (directory / "jfk.flac").write_bytes((TEST_DATA / "jfk.flac").read_bytes())
+    return directory
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def media_server(media_dir: Path) -> Iterator[str]:
+    """Serves media_dir on 127.0.0.1; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(media_dir)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def allow_private_urls(settings) -> None:
+    settings.ALLOW_PRIVATE_URLS = True
+
+
+@pytest.fixture
+def make_upload(media_dir: Path):
+    """Store one of the media files as an Upload of the given owner."""
+
+    def make(owner: object, name: str) -> Upload:
+        path = media_dir / name
+        with path.open("rb") as handle:
+            return Upload.objects.create(
+                owner=owner, original_name=name, file=File(handle, name=name), size=path.stat().st_size
+            )
+
+    return make
+
+
+@pytest.fixture
+def recorded_events(monkeypatch) -> list[dict]:
+    """Every job.progress event the service sends, in order (the transport itself is tested with Redis)."""
+    events: list[dict] = []
+
+    def record(groups: list[str], event: dict) -> None:
+        events.append({**event, "groups": groups})
+
+    monkeypatch.setattr("transcripts.progress.send_event", record)
+    return events

@@ -1,0 +1,102 @@
+"""Live job progress (paperless-ngx's pattern): a reporter that always sends a first and a last event.
+
+Events go through the channel layer to the job's group and, for a chat's job, to the chat's group, so the
+websocket shows progress whichever process runs the job. The job row is updated too (throttled), so REST
+clients and a reloaded page see the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import TracebackType
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from chat.events import JobProgressEvent, chat_group, job_group
+from transcripts.models import JobStatus, TranscriptionJob
+
+logger = logging.getLogger(__name__)
+
+MIN_INTERVAL_SECONDS = 0.25  # at most a few progress events per second
+
+
+def send_event(groups: list[str], event: JobProgressEvent) -> None:
+    """Deliver one event to each group. Called from worker threads, never from the event loop."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, dict(event))
+        except Exception:  # a full or unreachable layer must not fail the transcription itself
+            logger.warning("Could not send progress to %s", group, exc_info=True)
+
+
+class ProgressReporter:
+    """Reports one job's progress. Percent never goes backwards; the last event is `done` or `failed`."""
+
+    def __init__(self, job: TranscriptionJob) -> None:
+        self.job = job
+        self.groups = [job_group(job.id)] + ([chat_group(job.session_id)] if job.session_id else [])
+        self.percent = 0.0
+        self.status = JobStatus(job.status)
+        self.stage = job.stage or "Queued"
+        self.finished = False
+        self._last_sent = 0.0
+
+    def __enter__(self) -> ProgressReporter:
+        self.job.started_at = timezone.now()
+        self._emit("Starting", force=True)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self.finished:
+            self.fail("The transcription stopped unexpectedly.")
+
+    def update(self, status: JobStatus, stage: str, percent: float, message: str = "") -> None:
+        """A step; stage changes are always sent, steps within a stage are throttled."""
+        force = status != self.status or stage != self.stage
+        self.status, self.stage = status, stage
+        self.percent = max(self.percent, min(100.0, percent))
+        self._emit(message or stage, force=force)
+
+    def done(self, transcript_id: str) -> None:
+        self.status, self.stage, self.percent, self.finished = JobStatus.DONE, "Done", 100.0, True
+        self._emit("Transcript ready", force=True, transcript_id=transcript_id)
+
+    def fail(self, error: str) -> None:
+        self.status, self.stage, self.finished = JobStatus.FAILED, "Failed", True
+        self.job.error = error
+        self._emit(error, force=True)
+
+    def _emit(self, message: str, *, force: bool, transcript_id: str | None = None) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
+            return
+        self._last_sent = now
+        self._save(transcript_id)
+        event: JobProgressEvent = {
+            "type": "job.progress",
+            "job_id": str(self.job.id),
+            "status": str(self.status),
+            "stage": self.stage,
+            "percent": round(self.percent, 1),
+            "message": message,
+            "transcript_id": transcript_id,
+        }
+        send_event(self.groups, event)
+
+    def _save(self, transcript_id: str | None) -> None:
+        job = self.job
+        job.status, job.stage, job.percent = self.status, self.stage, round(self.percent, 1)
+        fields = ["status", "stage", "percent", "started_at", "error"]
+        if self.finished:
+            job.finished_at = timezone.now()
+            job.transcript_id = transcript_id
+            fields += ["finished_at", "transcript"]
+        job.save(update_fields=fields)

@@ -1,0 +1,335 @@
+"""Transcription as a service: one entry point for the agent's tool, the REST API, the UI and the command line.
+
+create_job validates the request and records a job; run_job does the blocking work (download, probe, Whisper,
+files) in a worker thread; `transcribe` does both from async code without blocking the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from chat.models import ChatSession
+from transcripts import runner
+from transcripts.engine.download import DownloadConfig, DownloadError, check_url, download_audio
+from transcripts.engine.formats import FORMATS, render_transcript
+from transcripts.engine.probe import MediaError, probe_media
+from transcripts.engine.whisper import EngineConfig, TranscriptionResult, transcribe_file
+from transcripts.models import (
+    ACTIVE_JOB_STATUSES,
+    JobStatus,
+    SourceType,
+    Transcript,
+    TranscriptionJob,
+)
+from transcripts.progress import ProgressReporter
+from uploads.models import Upload
+from uploads.services import sanitise_original_name
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_SHARE = 20.0  # percent of a link job's progress bar given to the download
+UPLOAD_REFERENCE = re.compile(r"^(?:upload:)?\s*([0-9a-fA-F-]{32,36})$")
+YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"}
+DOCUMENT_MAX_CHARS = 2_000_000
+RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class TranscriptionError(Exception):
+    """A transcription that cannot be done; str() is a message for the user."""
+
+
+def engine_config() -> EngineConfig:
+    return EngineConfig(
+        model=settings.WHISPER_MODEL,
+        device=settings.WHISPER_DEVICE,
+        compute_type=settings.WHISPER_COMPUTE_TYPE,
+        beam_size=settings.WHISPER_BEAM_SIZE,
+        cpu_threads=settings.WHISPER_CPU_THREADS,
+        vad_filter=settings.WHISPER_VAD_FILTER,
+        cache_dir=Path(settings.MODEL_CACHE_DIR),
+        batched_min_seconds=settings.WHISPER_BATCHED_MIN_SECONDS,
+    )
+
+
+def download_config() -> DownloadConfig:
+    return DownloadConfig(
+        max_bytes=settings.DOWNLOAD_MAX_BYTES,
+        max_duration_seconds=settings.DOWNLOAD_MAX_DURATION_SECONDS,
+        socket_timeout=settings.DOWNLOAD_SOCKET_TIMEOUT_SECONDS,
+        allow_private=settings.ALLOW_PRIVATE_URLS,
+    )
+
+
+def _find_upload(owner: AbstractBaseUser, source: str) -> Upload | None:
+    match = UPLOAD_REFERENCE.match(source)
+    if not match:
+        return None
+    try:
+        upload_id = uuid.UUID(match.group(1))
+    except ValueError:
+        return None
+    upload = Upload.objects.filter(id=upload_id, owner=owner).first()
+    if upload is None:
+        # Another user's upload id reads exactly like a missing one.
+        raise TranscriptionError("No upload with that id was found in your files.")
+    return upload
+
+
+def create_job(
+    *,
+    owner: AbstractBaseUser,
+    source: str,
+    session: ChatSession | None = None,
+    language: str = "",
+    redo: bool = False,
+) -> TranscriptionJob:
+    """Validate a request (a link, or the id of one of the owner's uploads) and record a queued job.
+
+    A link this user already transcribed with the current model gives a job that is done at once with the
+    existing transcript, unless `redo`. Raises TranscriptionError for bad input.
+    """
+    source = source.strip()
+    if not source:
+        raise TranscriptionError("Give a link to a video or the id of an uploaded file.")
+    if session is not None and session.owner_id != owner.pk:
+        raise TranscriptionError("Chat session not found.")
+    fields = {"owner": owner, "session": session, "language": language.strip(), "model_name": settings.WHISPER_MODEL}
+    upload = _find_upload(owner, source)
+    if upload is not None:
+        return TranscriptionJob.objects.create(
+            source=upload.original_name, source_type=SourceType.UPLOAD, upload=upload, **fields
+        )
+    try:
+        check_url(source, allow_private=settings.ALLOW_PRIVATE_URLS)
+    except DownloadError as exc:
+        raise TranscriptionError(str(exc)) from exc
+    host = (urlparse(source).hostname or "").lower()
+    source_type = SourceType.YOUTUBE if host in YOUTUBE_HOSTS else SourceType.URL
+    existing = (
+        None
+        if redo
+        else Transcript.objects.filter(owner=owner, source=source, model_name=settings.WHISPER_MODEL).first()
+    )
+    if existing is not None:
+        now = timezone.now()
+        return TranscriptionJob.objects.create(
+            source=source,
+            source_type=source_type,
+            status=JobStatus.DONE,
+            stage="Already transcribed",
+            percent=100.0,
+            transcript=existing,
+            started_at=now,
+            finished_at=now,
+            **fields,
+        )
+    return TranscriptionJob.objects.create(source=source, source_type=source_type, **fields)
+
+
+def submit_job(job: TranscriptionJob) -> None:
+    """Run the job in the background (the REST API and the UI answer at once and follow progress)."""
+    if job.is_active:
+        runner.submit(run_job, job.id)
+
+
+def run_job(job_id: uuid.UUID | str) -> TranscriptionJob:
+    """Do the job's blocking work. Never raises for bad input: the job ends failed with a readable error."""
+    job = TranscriptionJob.objects.select_related("upload").get(pk=job_id)
+    if not job.is_active:
+        return job
+    TranscriptionJob.objects.filter(pk=job.pk).update(runner=RUNNER_ID)
+    workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-"))
+    try:
+        with ProgressReporter(job) as progress:
+            try:
+                transcript = _transcribe_job(job, progress, workdir)
+            except (DownloadError, MediaError, TranscriptionError) as exc:
+                progress.fail(str(exc))
+            except Exception:
+                logger.exception("Job %s failed", job.id)
+                progress.fail("The transcription failed unexpectedly; the server log has the details.")
+            else:
+                progress.done(transcript.id)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        close_old_connections()
+    return job
+
+
+def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: Path) -> Transcript:
+    started = time.monotonic()
+    if job.upload is not None:
+        media_path, title, base = Path(job.upload.file.path), Path(job.upload.original_name).stem, 0.0
+    else:
+        progress.update(JobStatus.DOWNLOADING, "Downloading", 0.0)
+        media = download_audio(
+            job.source,
+            workdir,
+            download_config(),
+            on_progress=lambda percent, detail: progress.update(
+                JobStatus.DOWNLOADING, "Downloading", percent * DOWNLOAD_SHARE / 100, detail
+            ),
+        )
+        media_path, title, base = media.path, media.title, DOWNLOAD_SHARE
+    job.download_seconds = round(time.monotonic() - started, 3)
+    info = probe_media(media_path)
+
+    if not runner.slot_is_free():
+        progress.update(JobStatus.QUEUED, "Waiting for a free transcription slot", base)
+    with runner.transcription_slot():
+        progress.update(JobStatus.TRANSCRIBING, "Transcribing", base)
+        started = time.monotonic()
+        result = transcribe_file(
+            media_path,
+            engine_config(),
+            language=job.language or None,
+            media_duration=info.duration,
+            on_progress=lambda percent: progress.update(
+                JobStatus.TRANSCRIBING, "Transcribing", base + percent * (100 - base) / 100
+            ),
+        )
+        job.transcribe_seconds = round(time.monotonic() - started, 3)
+    TranscriptionJob.objects.filter(pk=job.pk).update(
+        download_seconds=job.download_seconds, transcribe_seconds=job.transcribe_seconds
+    )
+    if not result.segments:
+        raise TranscriptionError("No speech was found in this media.")
+    return _store_transcript(job, result, title)
+
+
+def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title: str) -> Transcript:
+    with transaction.atomic():
+        transcript = Transcript.objects.create(
+            owner_id=job.owner_id,
+            session_id=job.session_id,
+            title=title[:300] or job.source[:300],
+            source=job.source,
+            source_type=job.source_type,
+            language=result.language,
+            duration=round(result.duration, 3),
+            model_name=result.model_name,
+            text=result.text,
+            segments=result.segments,
+            size=len(result.text.encode()),
+        )
+        # Inside the transaction: if writing fails, the row is rolled back and the files removed.
+        try:
+            write_transcript_files(transcript)
+        except OSError:
+            transcript.remove_files()
+            raise
+    return transcript
+
+
+def write_transcript_files(transcript: Transcript) -> None:
+    """Export every format into the transcript's own directory (removed with the transcript)."""
+    transcript.files_dir.mkdir(parents=True, exist_ok=True)
+    for fmt in FORMATS:
+        content = render_transcript(
+            fmt,
+            title=transcript.title,
+            language=transcript.language,
+            duration=transcript.duration,
+            segments=transcript.segments,
+            text=transcript.text,
+        )
+        (transcript.files_dir / f"transcript.{fmt}").write_text(content, encoding="utf-8")
+
+
+async def transcribe(
+    *,
+    owner: AbstractBaseUser,
+    source: str,
+    session: ChatSession | None = None,
+    language: str = "",
+    redo: bool = False,
+) -> Transcript:
+    """Transcribe from async code (the agent's tool). The event loop stays free; raises TranscriptionError."""
+    job = await sync_to_async(create_job, thread_sensitive=False)(
+        owner=owner, source=source, session=session, language=language, redo=redo
+    )
+    if job.is_active:
+        job = await asyncio.to_thread(run_job, job.id)
+    if job.status == JobStatus.FAILED:
+        raise TranscriptionError(job.error)
+    return await Transcript.objects.aget(pk=job.transcript_id)
+
+
+def create_document(
+    *, owner: AbstractBaseUser, filename: str, content: str, session: ChatSession | None = None
+) -> Transcript:
+    """Save a text document the agent wrote (a summary, notes) into the owner's library.
+
+    The file name is only a title: nothing of it reaches a file path, so it cannot escape the user's storage.
+    """
+    if len(content) > DOCUMENT_MAX_CHARS:
+        raise TranscriptionError(f"The document is too long (limit {DOCUMENT_MAX_CHARS} characters).")
+    if session is not None and session.owner_id != owner.pk:
+        raise TranscriptionError("Chat session not found.")
+    title = sanitise_original_name(filename)[:300]
+    with transaction.atomic():
+        transcript = Transcript.objects.create(
+            owner=owner,
+            session=session,
+            title=title,
+            source=title,
+            source_type=SourceType.AGENT,
+            text=content,
+            segments=[],
+            size=len(content.encode()),
+        )
+        write_transcript_files(transcript)
+    return transcript
+
+
+def recover_interrupted_jobs() -> int:
+    """Mark jobs that a stopped process left unfinished as failed, so none shows as running forever.
+
+    A job is interrupted when it was never picked up by a live process, or when its process (on this host)
+    is gone. Jobs of live processes on other hosts are left alone.
+    """
+    host = socket.gethostname()
+    interrupted = []
+    for job in TranscriptionJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).only("id", "runner"):
+        runner_host, _, pid = job.runner.rpartition(":")
+        if not job.runner or (runner_host == host and not _process_alive(int(pid or 0))):
+            interrupted.append(job.id)
+    if interrupted:
+        TranscriptionJob.objects.filter(id__in=interrupted).update(
+            status=JobStatus.FAILED,
+            stage="Failed",
+            error="Interrupted: the server stopped before this transcription finished. Please try again.",
+            finished_at=timezone.now(),
+        )
+        logger.warning("Marked %d interrupted transcription job(s) as failed", len(interrupted))
+    return len(interrupted)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

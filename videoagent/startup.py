@@ -1,0 +1,22 @@
+"""Work done once when a server process starts (Daphne imports videoagent.asgi exactly once)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from django.db import DatabaseError
+
+logger = logging.getLogger(__name__)
+
+
+def on_server_start() -> None:
+    # Tests import the ASGI application many times against a test database; they call this themselves.
+    if os.environ.get("VIDEOAGENT_SKIP_STARTUP") == "1":
+        return
+    from transcripts.services import recover_interrupted_jobs
+
+    try:
+        recover_interrupted_jobs()
+    except DatabaseError:
+        logger.warning("Could not check for interrupted jobs (has `manage.py migrate` run?)", exc_info=True)
