@@ -15,10 +15,11 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlparse
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import close_old_connections, transaction
@@ -47,6 +48,7 @@ DOWNLOAD_SHARE = 20.0  # percent of a link job's progress bar given to the downl
 UPLOAD_REFERENCE = re.compile(r"^(?:upload:)?\s*([0-9a-fA-F-]{32,36})$")
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"}
 DOCUMENT_MAX_CHARS = 2_000_000
+T = TypeVar("T")
 RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -261,14 +263,26 @@ async def transcribe(
     redo: bool = False,
 ) -> Transcript:
     """Transcribe from async code (the agent's tool). The event loop stays free; raises TranscriptionError."""
-    job = await sync_to_async(create_job, thread_sensitive=False)(
-        owner=owner, source=source, session=session, language=language, redo=redo
+    job = await asyncio.to_thread(
+        _closing_connections(create_job), owner=owner, source=source, session=session, language=language, redo=redo
     )
     if job.is_active:
         job = await asyncio.to_thread(run_job, job.id)
     if job.status == JobStatus.FAILED:
         raise TranscriptionError(job.error)
     return await Transcript.objects.aget(pk=job.transcript_id)
+
+
+def _closing_connections(fn: Callable[..., T]) -> Callable[..., T]:
+    """Run fn in a worker thread and close that thread's database connection afterwards (no leaked sessions)."""
+
+    def wrapper(*args: object, **kwargs: object) -> T:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return wrapper
 
 
 def create_document(

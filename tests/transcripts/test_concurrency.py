@@ -1,0 +1,105 @@
+"""Off the event loop, and never more transcriptions at once than TRANSCRIPTION_CONCURRENCY."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import call_command
+
+from transcripts import runner, services
+from transcripts.engine import whisper
+from transcripts.models import JobStatus, Transcript
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_the_event_loop_keeps_running_while_a_transcription_runs(alice, make_upload, recorded_events):
+    upload = await sync_to_async(make_upload)(alice, "speech.mp4")
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    started = time.monotonic()
+    transcript = await services.transcribe(owner=alice, source=str(upload.id))
+    elapsed = time.monotonic() - started
+    stop.set()
+    await ticking
+
+    assert transcript.text
+    assert len(gaps) > 10
+    # The loop was never held for more than a small fraction of the transcription.
+    assert max(gaps) < min(0.25, elapsed / 4), (max(gaps), elapsed)
+
+
+async def test_a_failed_transcription_raises_a_readable_error(alice, make_upload, recorded_events):
+    upload = await sync_to_async(make_upload)(alice, "no-audio.mp4")
+    with pytest.raises(services.TranscriptionError, match="no audio stream"):
+        await services.transcribe(owner=alice, source=str(upload.id))
+
+
+def test_with_a_limit_of_one_two_jobs_never_transcribe_at_once(
+    alice, make_upload, recorded_events, settings, monkeypatch
+):
+    settings.TRANSCRIPTION_CONCURRENCY = 1
+    intervals: list[tuple[float, float]] = []
+    real_transcribe = whisper.transcribe_file
+
+    def timed_transcribe(*args, **kwargs):
+        start = time.monotonic()
+        try:
+            return real_transcribe(*args, **kwargs)
+        finally:
+            intervals.append((start, time.monotonic()))
+
+    monkeypatch.setattr(services, "transcribe_file", timed_transcribe)
+    jobs = [services.create_job(owner=alice, source=str(make_upload(alice, "speech.mp4").id)) for _ in range(2)]
+    futures = [runner.submit(services.run_job, job.id) for job in jobs]
+    results = [future.result(timeout=120) for future in futures]
+
+    assert [job.status for job in results] == [JobStatus.DONE, JobStatus.DONE]
+    (_, first_end), (second_start, _) = sorted(intervals)
+    assert first_end <= second_start
+    waiting = [e for e in recorded_events if e["stage"] == "Waiting for a free transcription slot"]
+    assert waiting, "the second job should report that it is queued"
+
+
+def test_submit_job_runs_in_the_background(alice, make_upload, recorded_events):
+    job = services.create_job(owner=alice, source=str(make_upload(alice, "speech.mp4").id))
+    services.submit_job(job)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if not job.is_active:
+            break
+        time.sleep(0.2)
+    assert job.status == JobStatus.DONE
+
+
+def test_the_command_line_transcribes_a_file_into_srt(alice, tmp_path, capsys):
+    output = tmp_path / "jfk.srt"
+    from tests.conftest import TEST_DATA
+
+    call_command("transcribe", str(TEST_DATA / "jfk.flac"), "--format", "srt", "--output", str(output))
+    content = output.read_text()
+    assert content.startswith("1\n00:00:00,000 --> ")
+    assert "ask not what your country" in content.lower()
+    assert not Transcript.objects.exists()  # no user given: nothing kept
+
+
+def test_the_command_line_stores_the_transcript_for_a_user(alice, capsys):
+    from tests.conftest import TEST_DATA
+
+    call_command("transcribe", str(TEST_DATA / "jfk.flac"), "--user", "alice")
+    assert "fellow Americans" in capsys.readouterr().out
+    assert Transcript.objects.get(owner=alice).source == "jfk.flac"

@@ -1,0 +1,81 @@
+"""Bad input: each gives a clear error and a failed job, and leaves nothing half-written behind."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from transcripts import services
+from transcripts.models import JobStatus, Transcript, TranscriptionJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def leftover_job_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("job-*")}
+
+
+def assert_nothing_left_behind(before: set[str]) -> None:
+    assert not Transcript.objects.exists()
+    assert leftover_job_dirs() <= before
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("silent.mp4", "No speech was found"),
+        ("no-audio.mp4", "no audio stream"),
+        ("random.mp4", "not a readable audio or video file"),
+        ("empty.mp4", "empty"),
+    ],
+)
+def test_unusable_uploads_fail_with_a_clear_error(alice, make_upload, recorded_events, name, error):
+    before = leftover_job_dirs()
+    job = services.run_job(services.create_job(owner=alice, source=str(make_upload(alice, name).id)).id)
+    assert job.status == JobStatus.FAILED
+    assert error in job.error
+    assert recorded_events[-1]["status"] == "failed" and error in recorded_events[-1]["message"]
+    assert_nothing_left_behind(before)
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [("/missing.mp4", "HTTP Error 404"), ("/random.mp4", "not a readable audio or video file")],
+)
+def test_bad_links_fail_with_a_clear_error(alice, media_server, allow_private_urls, path, error):
+    before = leftover_job_dirs()
+    job = services.run_job(services.create_job(owner=alice, source=media_server + path).id)
+    assert job.status == JobStatus.FAILED and error in job.error
+    assert_nothing_left_behind(before)
+
+
+def test_an_unreachable_host_fails_with_a_clear_error(alice, allow_private_urls, settings):
+    settings.DOWNLOAD_SOCKET_TIMEOUT_SECONDS = 3
+    job = services.run_job(services.create_job(owner=alice, source="http://127.0.0.1:9/video.mp4").id)
+    assert job.status == JobStatus.FAILED
+    assert "Connection refused" in job.error
+
+
+def test_a_download_over_the_size_limit_fails_with_a_clear_error(alice, media_server, allow_private_urls, settings):
+    settings.DOWNLOAD_MAX_BYTES = 100_000
+    before = leftover_job_dirs()
+    job = services.run_job(services.create_job(owner=alice, source=f"{media_server}/jfk.flac").id)
+    assert job.status == JobStatus.FAILED and "larger than the 98 KB download limit" in job.error
+    assert_nothing_left_behind(before)
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("ftp://example.com/video.mp4", "Only http:// and https://"),
+        ("file:///etc/passwd", "Only http:// and https://"),
+        ("", "Give a link"),
+        ("not a link at all", "Only http:// and https://"),
+    ],
+)
+def test_unsupported_sources_are_refused_before_a_job_exists(alice, source, error):
+    with pytest.raises(services.TranscriptionError, match=error):
+        services.create_job(owner=alice, source=source)
+    assert not TranscriptionJob.objects.exists()

@@ -1,0 +1,136 @@
+"""The job service end to end: real files, the real model, yt-dlp against a local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.media import SYNTHETIC_TEXT, word_error_rate
+from transcripts import services
+from transcripts.models import JobStatus, SourceType, Transcript, TranscriptionJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def parse_srt(content: str) -> list[tuple[int, str, str, str]]:
+    cues = []
+    for block in content.strip().split("\n\n"):
+        number, times, text = block.split("\n", 2)
+        start, end = times.split(" --> ")
+        assert re.fullmatch(r"\d\d:\d\d:\d\d,\d\d\d", start) and re.fullmatch(r"\d\d:\d\d:\d\d,\d\d\d", end)
+        cues.append((int(number), start, end, text))
+    return cues
+
+
+def parse_vtt(content: str) -> list[tuple[str, str, str]]:
+    header, _, body = content.partition("\n\n")
+    assert header == "WEBVTT"
+    cues = []
+    for block in body.strip().split("\n\n"):
+        times, text = block.split("\n", 1)
+        start, end = times.split(" --> ")
+        assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d\d\d", start) and re.fullmatch(r"\d\d:\d\d:\d\d\.\d\d\d", end)
+        cues.append((start, end, text))
+    return cues
+
+
+def test_synthetic_speech_in_an_mp4_upload_is_transcribed_into_every_format(alice, make_upload, recorded_events):
+    upload = make_upload(alice, "speech.mp4")
+    job = services.create_job(owner=alice, source=str(upload.id))
+    job = services.run_job(job.id)
+
+    assert job.status == JobStatus.DONE, job.error
+    transcript = Transcript.objects.get(pk=job.transcript_id)
+    assert transcript.owner == alice and transcript.source_type == SourceType.UPLOAD
+    assert word_error_rate(SYNTHETIC_TEXT, transcript.text) <= 0.15, transcript.text
+    starts = [s["start"] for s in transcript.segments]
+    assert starts == sorted(starts)
+    assert all(0 <= s["start"] <= s["end"] <= transcript.duration + 0.01 for s in transcript.segments)
+
+    files = {path.suffix: path.read_text() for path in transcript.files_dir.iterdir()}
+    assert set(files) == {".txt", ".srt", ".vtt", ".json"}
+    assert files[".txt"].strip() == transcript.text
+    srt = parse_srt(files[".srt"])
+    assert [cue[0] for cue in srt] == list(range(1, len(transcript.segments) + 1))
+    assert " ".join(cue[3] for cue in srt) == transcript.text
+    assert " ".join(cue[2] for cue in parse_vtt(files[".vtt"])) == transcript.text
+    document = json.loads(files[".json"])
+    assert document["text"] == transcript.text and document["segments"] == transcript.segments
+    assert job.transcribe_seconds and job.transcribe_seconds > 0
+
+
+def test_progress_starts_at_zero_ends_done_and_never_goes_backwards(alice, make_upload, recorded_events):
+    job = services.run_job(services.create_job(owner=alice, source=str(make_upload(alice, "speech.mp4").id)).id)
+    percents = [event["percent"] for event in recorded_events]
+    assert recorded_events[0]["percent"] == 0
+    assert recorded_events[-1]["status"] == "done"
+    assert recorded_events[-1]["transcript_id"] == job.transcript_id
+    assert recorded_events[-1]["percent"] == 100
+    assert percents == sorted(percents)
+    assert {"transcribing"} <= {event["status"] for event in recorded_events}
+    assert all(event["groups"] == [f"job_{job.id}"] for event in recorded_events)
+
+
+def test_a_link_is_downloaded_with_yt_dlp_and_transcribed(alice, media_server, allow_private_urls, recorded_events):
+    from tests.factories import ChatSessionFactory
+
+    session = ChatSessionFactory(owner=alice)
+    url = f"{media_server}/jfk.flac"
+    job = services.run_job(services.create_job(owner=alice, source=url, session=session).id)
+
+    assert job.status == JobStatus.DONE, job.error
+    transcript = Transcript.objects.get(pk=job.transcript_id)
+    assert transcript.source == url and transcript.source_type == SourceType.URL and transcript.session == session
+    assert "ask not what your country can do for you" in transcript.text.lower().replace(",", "")
+    statuses = [event["status"] for event in recorded_events]
+    assert statuses.index("downloading") < statuses.index("transcribing") < statuses.index("done")
+    assert recorded_events[-1]["groups"] == [f"job_{job.id}", f"chat_{session.id}"]
+    assert job.download_seconds is not None
+
+
+def test_the_same_link_again_returns_the_existing_transcript_unless_redo(alice, media_server, allow_private_urls):
+    url = f"{media_server}/jfk.flac"
+    first = services.run_job(services.create_job(owner=alice, source=url).id)
+    again = services.create_job(owner=alice, source=url)
+    assert again.status == JobStatus.DONE and again.transcript_id == first.transcript_id
+    redo = services.create_job(owner=alice, source=url, redo=True)
+    assert redo.status == JobStatus.QUEUED
+
+
+def test_a_private_link_is_refused_when_not_allowed(alice, media_server, settings):
+    settings.ALLOW_PRIVATE_URLS = False
+    with pytest.raises(services.TranscriptionError, match="private, loopback or reserved"):
+        services.create_job(owner=alice, source=f"{media_server}/jfk.flac")
+    assert not TranscriptionJob.objects.exists()
+
+
+def test_another_users_upload_looks_like_a_missing_one(alice, bob, make_upload):
+    upload = make_upload(bob, "speech.mp4")
+    with pytest.raises(services.TranscriptionError, match="No upload with that id"):
+        services.create_job(owner=alice, source=str(upload.id))
+
+
+def test_a_restart_marks_interrupted_jobs_failed(alice):
+    left_running = TranscriptionJob.objects.create(
+        owner=alice,
+        source="https://example.com/a.mp4",
+        source_type=SourceType.URL,
+        status=JobStatus.TRANSCRIBING,
+        runner=f"{services.socket.gethostname()}:999999999",
+    )
+    never_started = TranscriptionJob.objects.create(owner=alice, source="https://example.com/b.mp4", source_type="url")
+    live_elsewhere = TranscriptionJob.objects.create(
+        owner=alice,
+        source="https://example.com/c.mp4",
+        source_type="url",
+        status=JobStatus.DOWNLOADING,
+        runner="another-host:1",
+    )
+    assert services.recover_interrupted_jobs() == 2
+    for job in (left_running, never_started):
+        job.refresh_from_db()
+        assert job.status == JobStatus.FAILED and "Interrupted" in job.error and job.finished_at
+    live_elsewhere.refresh_from_db()
+    assert live_elsewhere.status == JobStatus.DOWNLOADING

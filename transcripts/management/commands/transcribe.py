@@ -1,0 +1,102 @@
+"""`manage.py transcribe PATH_OR_URL`: the job service from the command line, with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
+
+from transcripts import progress, services
+from transcripts.engine.formats import FORMATS, render_transcript
+from transcripts.models import JobStatus, Transcript
+from uploads.models import Upload
+from uploads.services import sanitise_original_name
+
+
+class Command(BaseCommand):
+    help = "Transcribe a media file or a link, print or write the transcript, and keep it in a user's library."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("source", help="a local audio/video file or an http(s) link")
+        parser.add_argument("--model", help="Whisper model (default: the WHISPER_MODEL setting)")
+        parser.add_argument("--format", choices=list(FORMATS), default="txt")
+        parser.add_argument("--language", default="", help="language code; default: detect")
+        parser.add_argument("--output", "-o", help="write the transcript here instead of standard output")
+        parser.add_argument("--user", help="store the transcript in this user's library (default: a system user)")
+        parser.add_argument("--redo", action="store_true", help="transcribe a link again even if already done")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        overrides = {"WHISPER_MODEL": options["model"]} if options["model"] else {}
+        with override_settings(**overrides):
+            transcript = self._transcribe(options)
+        content = render_transcript(
+            options["format"],
+            title=transcript.title,
+            language=transcript.language,
+            duration=transcript.duration,
+            segments=transcript.segments,
+            text=transcript.text,
+        )
+        if options["output"]:
+            Path(options["output"]).write_text(content, encoding="utf-8")
+            self.stderr.write(f"Wrote {options['output']}")
+        else:
+            self.stdout.write(content, ending="")
+        if not options["user"]:
+            transcript.delete()  # only kept when a user's library was asked for
+
+    def _transcribe(self, options: dict[str, Any]) -> Transcript:
+        owner = self._owner(options["user"])
+        source: str = options["source"]
+        upload = None
+        if Path(source).is_file():
+            with Path(source).open("rb") as handle:
+                upload = Upload.objects.create(
+                    owner=owner,
+                    original_name=sanitise_original_name(Path(source).name),
+                    file=File(handle, name=Path(source).name),
+                    size=Path(source).stat().st_size,
+                )
+            source = str(upload.id)
+        try:
+            job = services.create_job(owner=owner, source=source, language=options["language"], redo=options["redo"])
+            original_send = progress.send_event
+            progress.send_event = self._progress_bar(original_send)
+            try:
+                job = services.run_job(job.id) if job.is_active else job
+            finally:
+                progress.send_event = original_send
+        except services.TranscriptionError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            if upload is not None:
+                upload.delete()  # the command's copy of a local file is not kept
+        self.stderr.write("")
+        if job.status == JobStatus.FAILED:
+            raise CommandError(job.error)
+        return Transcript.objects.get(pk=job.transcript_id)
+
+    def _owner(self, username: str | None) -> Any:
+        users = get_user_model()
+        if username:
+            try:
+                return users.objects.get(username=username)
+            except users.DoesNotExist as exc:
+                raise CommandError(f"No user named {username!r}") from exc
+        user, _ = users.objects.get_or_create(username="cli-transcribe", defaults={"is_active": False})
+        return user
+
+    def _progress_bar(self, send: Any) -> Any:
+        def show(groups: list[str], event: dict[str, Any]) -> None:
+            send(groups, event)
+            filled = int(event["percent"] / 5)
+            bar = "#" * filled + "-" * (20 - filled)
+            sys.stderr.write(f"\r[{bar}] {event['percent']:5.1f}% {event['stage']:<40.40}")
+            sys.stderr.flush()
+
+        return show
