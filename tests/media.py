@@ -40,15 +40,19 @@ def espeak_wav(text: str, path: Path) -> Path:
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate."""
+    """Mono float32 samples in -1..1 and their rate."""
+    chunks = []
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
         rate = stream.rate
-        chunks = [frame.to_ndarray().reshape(-1, frame.samples).mean(axis=0) for frame in container.decode(stream)]
-        samples = np.concatenate(chunks)
-    if stream.format.name.startswith("s16"):
-        samples = samples / 32768.0  # integer PCM to the -1..1 range
-    return samples.astype(np.float32), rate
+        for frame in container.decode(stream):
+            data = frame.to_ndarray()
+            if np.issubdtype(data.dtype, np.integer):
+                data = data / float(np.iinfo(data.dtype).max + 1)  # integer PCM to the -1..1 range
+            # Planar audio is (channels, samples); packed audio interleaves the channels in one row.
+            channels = data if frame.format.is_planar else data.reshape(frame.samples, -1).T
+            chunks.append(channels.mean(axis=0))
+    return np.concatenate(chunks).astype(np.float32), rate
 
 
 def write_mp4(
