@@ -6,12 +6,14 @@ This is the seam for scaling out: a distributed task queue can replace `submit` 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 _slots: dict[int, threading.BoundedSemaphore] = {}
@@ -23,7 +25,14 @@ def submit(fn: Callable[..., object], *args: object) -> Future[object]:
     with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="transcription-job")
-    return _executor.submit(fn, *args)
+    future = _executor.submit(fn, *args)
+    future.add_done_callback(_log_failure)
+    return future
+
+
+def _log_failure(future: Future[object]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("Background transcription job crashed", exc_info=future.exception())
 
 
 def _slot() -> threading.BoundedSemaphore:

@@ -6,7 +6,9 @@ in-memory channel layer (one server process only).
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from videoagent.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
@@ -93,6 +95,9 @@ else:
             "NAME": DATA_DIR / "db.sqlite3",
             # Wait for the writer instead of failing with "database is locked" under concurrent chats.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Tests use a file, not shared-cache memory: worker threads then get SQLite's normal locking with
+            # the timeout above instead of "table is locked" errors. One file per process for parallel runs.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"videoagent-test-{os.getpid()}.sqlite3")},
         }
     }
 
