@@ -49,3 +49,20 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
+
+
+class AgentTranscriptEntry(models.Model):
+    """One line of the Claude CLI's own session transcript, mirrored here so a chat resumes in any process."""
+
+    project_key = models.CharField(max_length=255)
+    agent_session_id = models.CharField(max_length=100)
+    subpath = models.CharField(max_length=255, blank=True)
+    entry_uuid = models.CharField(max_length=100, blank=True)
+    entry = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["agent_session_id", "subpath"])]
+
+    def __str__(self) -> str:
+        return f"{self.agent_session_id} #{self.pk}"

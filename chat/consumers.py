@@ -1,0 +1,85 @@
+"""The chat websocket: authenticate, check ownership, then parse and forward. Logic lives in chat.conversation."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import Http404
+
+from chat import conversation, services
+from chat.events import chat_group
+from chat.models import ChatSession
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    session: ChatSession | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            self.session = await database_sync_to_async(services.get_session_for)(
+                owner=user, session_id=self.scope["url_route"]["kwargs"]["session_id"]
+            )
+        except Http404:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.channel_layer.group_add(chat_group(self.session.id), self.channel_name)
+        await self.send_json(await conversation.history_event(self.session))
+        status, message = conversation.current_status(self.session.id)
+        await self.send_json({"type": "status", "status": str(status), "message": message})
+        conversation.spawn(conversation.greet_new_chat(self.session, user))
+
+    async def disconnect(self, code: int) -> None:
+        if self.session is not None:
+            await self.channel_layer.group_discard(chat_group(self.session.id), self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        # Bad JSON gets an error event instead of closing the connection.
+        try:
+            content = json.loads(text_data or "")
+        except (TypeError, ValueError):
+            await self._error('Messages must be JSON objects like {"type": "message", "text": "…"}.')
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.session is None:
+            return
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "cancel":
+            await conversation.cancel(self.session)
+            return
+        if kind != "message":
+            await self._error(f'Unknown message type {kind!r}; send "message" or "cancel".')
+            return
+        text = content.get("text")
+        if not isinstance(text, str) or not text.strip():
+            await self._error("The message is empty.")
+            return
+        if len(text) > settings.CHAT_MESSAGE_MAX_CHARS:
+            await self._error(f"The message is too long (limit {settings.CHAT_MESSAGE_MAX_CHARS} characters).")
+            return
+        conversation.spawn(conversation.answer(self.session, self.scope["user"], text.strip()))
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["event"])
+
+    async def job_progress(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def _error(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})

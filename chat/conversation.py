@@ -1,0 +1,180 @@
+"""What a chat does, for every tab connected to it: greet once, answer messages, broadcast live events.
+
+The consumer only parses and forwards; this module talks to the actor registry, the database and the channel
+layer. Work started here outlives the websocket that started it, so an answer is saved even if the tab closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from claude_agent_sdk import ClaudeSDKClient
+
+from chat import services
+from chat.actor import AgentError, ClientFactory, SessionActor
+from chat.agent import build_options, model_service_configured
+from chat.events import AgentStatus, ChatMessageEvent, HistoryEvent, chat_group
+from chat.models import ChatSession, Message
+from chat.registry import AgentBusyError, registry
+from chat.session_store import DatabaseSessionStore
+
+logger = logging.getLogger(__name__)
+
+NO_MODEL_SERVICE = (
+    "No model service is configured, so the agent cannot answer. An administrator can set ANTHROPIC_API_KEY "
+    "(or ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL) and restart. The library, uploads and API work without it."
+)
+_background: set[asyncio.Task[Any]] = set()
+
+
+def spawn(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """Run detached from the websocket; keep a reference so the task is not garbage-collected."""
+    task = asyncio.create_task(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
+def make_client_factory(*, owner: Any, session: ChatSession, resume: str) -> ClientFactory:
+    """The real Claude CLI; tests replace this function to drive the actor with a fake client."""
+    return lambda: ClaudeSDKClient(
+        build_options(owner=owner, session=session, resume=resume, session_store=DatabaseSessionStore())
+    )
+
+
+async def broadcast(session_id: object, event: dict[str, Any]) -> None:
+    await get_channel_layer().group_send(chat_group(session_id), {"type": "chat.event", "event": event})
+
+
+async def broadcast_status(session_id: object, status: AgentStatus, message: str | None = None) -> None:
+    await broadcast(session_id, {"type": "status", "status": str(status), "message": message})
+
+
+async def broadcast_error(session_id: object, message: str) -> None:
+    await broadcast(session_id, {"type": "error", "message": message})
+    await broadcast_status(session_id, AgentStatus.ERROR, message)
+
+
+def message_event(message: Message) -> ChatMessageEvent:
+    return {
+        "type": "message",
+        "id": str(message.id),
+        "role": message.role,
+        "content": message.content,
+        "timestamp": message.timestamp.isoformat(),
+    }
+
+
+@database_sync_to_async
+def history_event(session: ChatSession) -> HistoryEvent:
+    session.refresh_from_db()
+    return {
+        "type": "history",
+        "session_id": str(session.id),
+        "title": session.title,
+        "messages": [message_event(m) for m in session.messages.all()],
+    }
+
+
+@database_sync_to_async
+def _save(session: ChatSession, role: str, content: str) -> Message:
+    return services.save_message(session=session, role=role, content=content)
+
+
+@database_sync_to_async
+def _has_messages(session: ChatSession) -> bool:
+    return session.messages.exists()
+
+
+async def _store_agent_session_id(session_id: object, agent_session_id: str) -> None:
+    await (
+        ChatSession.objects.filter(id=session_id)
+        .exclude(agent_session_id=agent_session_id)
+        .aupdate(agent_session_id=agent_session_id)
+    )
+
+
+async def _ensure_actor(session: ChatSession, owner: Any, *, greet: bool) -> tuple[SessionActor, bool]:
+    session_id = str(session.id)
+
+    async def on_delta(text: str) -> None:
+        await broadcast(session_id, {"type": "delta", "text": text})
+
+    async def on_session_id(agent_session_id: str) -> None:
+        await _store_agent_session_id(session_id, agent_session_id)
+
+    if registry.get(session_id) is None:
+        await broadcast_status(session_id, AgentStatus.INITIALIZING, "Starting the agent…")
+    # Read the resume id fresh: an earlier actor of this chat may have stored a newer one.
+    resume = (await ChatSession.objects.aget(id=session.id)).agent_session_id
+    factory = make_client_factory(owner=owner, session=session, resume=resume)
+    return await registry.get_or_create(
+        session_id,
+        lambda: SessionActor(
+            session_id, client_factory=factory, greet=greet, on_delta=on_delta, on_session_id=on_session_id
+        ),
+    )
+
+
+def current_status(session_id: object) -> tuple[AgentStatus, str | None]:
+    if registry.get(str(session_id)) is not None:
+        return registry.status(str(session_id))
+    if not model_service_configured():
+        return AgentStatus.ERROR, NO_MODEL_SERVICE
+    return AgentStatus.READY, None
+
+
+async def greet_new_chat(session: ChatSession, owner: Any) -> None:
+    """A new chat's greeting, generated once by the agent and stored as its first message."""
+    if not model_service_configured() or await _has_messages(session):
+        return
+    try:
+        actor, created = await _ensure_actor(session, owner, greet=True)
+    except AgentBusyError as exc:
+        await broadcast_error(session.id, str(exc))
+        return
+    if not created:
+        return  # another tab's connection is already greeting
+    greeting = await actor.get_greeting()
+    if await _has_messages(session):
+        return
+    await broadcast(session.id, message_event(await _save(session, Message.Role.AGENT, greeting)))
+    await broadcast_status(session.id, AgentStatus.READY)
+
+
+async def answer(session: ChatSession, owner: Any, text: str) -> None:
+    """Save the user's message, get the agent's answer, save and broadcast it (seed 5.5)."""
+    await broadcast(session.id, message_event(await _save(session, Message.Role.USER, text)))
+    if not model_service_configured():
+        await broadcast_error(session.id, NO_MODEL_SERVICE)
+        return
+    try:
+        actor, _ = await _ensure_actor(session, owner, greet=False)
+        await broadcast_status(session.id, AgentStatus.PROCESSING)
+        reply = await actor.process_message(text)
+    except AgentBusyError as exc:
+        await broadcast_error(session.id, str(exc))
+    except AgentError as exc:
+        await broadcast_error(session.id, str(exc))
+    except TimeoutError as exc:
+        await broadcast_error(session.id, f"The agent took too long to answer: {exc}. Please try again.")
+    except RuntimeError as exc:
+        logger.warning("Session %s: agent stopped: %s", session.id, exc)
+        await registry.discard(str(session.id))
+        await broadcast_error(
+            session.id, f"The agent stopped unexpectedly ({exc}). Send your message again to restart it."
+        )
+    else:
+        await broadcast(session.id, message_event(await _save(session, Message.Role.AGENT, reply)))
+        await broadcast_status(session.id, AgentStatus.READY)
+
+
+async def cancel(session: ChatSession) -> None:
+    actor = registry.get(str(session.id))
+    if actor is not None:
+        await actor.cancel()

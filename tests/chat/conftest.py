@@ -1,0 +1,80 @@
+"""Chat fixtures: a fresh actor registry per test, a fake model service, websocket communicators."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+
+from chat.registry import ActorRegistry
+from tests.fake_anthropic import FakeAnthropic
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
+
+
+@pytest.fixture
+async def registry(monkeypatch) -> AsyncIterator[ActorRegistry]:
+    """A registry of this test's own, stopped at the end (no CLI process outlives its test)."""
+    fresh = ActorRegistry()
+    monkeypatch.setattr("chat.registry.registry", fresh)
+    monkeypatch.setattr("chat.conversation.registry", fresh)
+    yield fresh
+    await fresh.stop_all()
+    from chat import conversation
+
+    pending = [task for task in conversation._background if not task.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+@pytest.fixture
+def no_model_service(monkeypatch) -> None:
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake_api(monkeypatch, settings) -> Iterator[FakeAnthropic]:
+    """The scripted fake Messages API; the real CLI is pointed at it."""
+    settings.AGENT_MAX_RETRIES = 0
+    settings.AGENT_API_TIMEOUT_SECONDS = 20
+    with FakeAnthropic() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+        monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+        yield fake
+
+
+def session_cookie(user: Any) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def communicator_for(session_id: object, user: Any | None, *, origin: bytes = ORIGIN[1]) -> WebsocketCommunicator:
+    """A websocket to the full ASGI application: origin check, session auth, routing, consumer."""
+    from videoagent.asgi import application
+
+    headers = [(b"origin", origin), HOST]
+    if user is not None:
+        headers.append((b"cookie", session_cookie(user)))
+    return WebsocketCommunicator(application, f"/ws/chat/{session_id}/", headers=headers)
+
+
+async def receive_until(communicator: WebsocketCommunicator, predicate, timeout: float = 60) -> list[dict]:
+    """Collect events until one matches predicate; returns all of them (the match last)."""
+    events: list[dict] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        event = await communicator.receive_json_from(timeout=max(0.1, deadline - loop.time()))
+        events.append(event)
+        if predicate(event):
+            return events
