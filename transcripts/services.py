@@ -6,7 +6,6 @@ files) in a worker thread; `transcribe` does both from async code without blocki
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import close_old_connections, transaction
@@ -263,11 +263,13 @@ async def transcribe(
     redo: bool = False,
 ) -> Transcript:
     """Transcribe from async code (the agent's tool). The event loop stays free; raises TranscriptionError."""
-    job = await asyncio.to_thread(
-        _closing_connections(create_job), owner=owner, source=source, session=session, language=language, redo=redo
+    # sync_to_async (not asyncio.to_thread): progress sent from the worker thread with async_to_sync then runs
+    # on this event loop, which the in-memory channel layer needs.
+    job = await sync_to_async(_closing_connections(create_job), thread_sensitive=False)(
+        owner=owner, source=source, session=session, language=language, redo=redo
     )
     if job.is_active:
-        job = await asyncio.to_thread(run_job, job.id)
+        job = await sync_to_async(run_job, thread_sensitive=False)(job.id)
     if job.status == JobStatus.FAILED:
         raise TranscriptionError(job.error)
     return await Transcript.objects.aget(pk=job.transcript_id)

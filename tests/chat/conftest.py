@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
@@ -58,13 +59,13 @@ def session_cookie(user: Any) -> bytes:
     return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}".encode()
 
 
-def communicator_for(session_id: object, user: Any | None, *, origin: bytes = ORIGIN[1]) -> WebsocketCommunicator:
+async def communicator_for(session_id: object, user: Any | None, *, origin: bytes = ORIGIN[1]) -> WebsocketCommunicator:
     """A websocket to the full ASGI application: origin check, session auth, routing, consumer."""
     from videoagent.asgi import application
 
     headers = [(b"origin", origin), HOST]
     if user is not None:
-        headers.append((b"cookie", session_cookie(user)))
+        headers.append((b"cookie", await database_sync_to_async(session_cookie)(user)))
     return WebsocketCommunicator(application, f"/ws/chat/{session_id}/", headers=headers)
 
 
@@ -78,3 +79,7 @@ async def receive_until(communicator: WebsocketCommunicator, predicate, timeout:
         events.append(event)
         if predicate(event):
             return events
+
+
+# The local media server and its files, shared with the transcription tests.
+from tests.transcripts.conftest import media_dir, media_server  # noqa: E402, F401
