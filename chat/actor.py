@@ -71,8 +71,10 @@ class SessionActor:
         self.greet = greet
         self.on_delta = on_delta
         self.on_session_id = on_session_id
-        self.input_queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=settings.QUEUE_MAX_SIZE)
-        self.response_queue: asyncio.Queue[str | Exception] = asyncio.Queue(maxsize=settings.QUEUE_MAX_SIZE)
+        # Items carry their turn number, so a late answer to a timed-out turn is never taken for the next one.
+        self.input_queue: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue(maxsize=settings.QUEUE_MAX_SIZE)
+        self.response_queue: asyncio.Queue[tuple[int, str | Exception]] = asyncio.Queue(maxsize=settings.QUEUE_MAX_SIZE)
+        self._turn = 0
         self.greeting_queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
         self.active_task: asyncio.Task[None] | None = None
         self._running_event = asyncio.Event()
@@ -141,33 +143,44 @@ class SessionActor:
             raise RuntimeError("Session is closed")
         self.touch()
         self._is_processing = True
+        self._turn += 1
+        turn = self._turn
+        deadline = asyncio.get_running_loop().time() + settings.RESPONSE_TIMEOUT_SECONDS
         try:
-            await self.input_queue.put(message)
-            get_response = asyncio.create_task(self.response_queue.get())
-            done, _ = await asyncio.wait(
-                [get_response, self.active_task],
-                timeout=settings.RESPONSE_TIMEOUT_SECONDS,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if get_response in done:
-                result = get_response.result()
-                if isinstance(result, Exception):
-                    raise result
-                return result
-            get_response.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await get_response
-            if not done:
-                await self.cancel()  # stop the turn at the CLI too, so the next message starts clean
-                raise TimeoutError(f"Response timed out after {settings.RESPONSE_TIMEOUT_SECONDS:g} seconds")
-            try:
-                await self.active_task
-            except Exception as exc:
-                raise RuntimeError(f"Session worker crashed: {exc}") from exc
-            raise RuntimeError("Session worker stopped unexpectedly")
+            await self.input_queue.put((turn, message))
+            while True:
+                result = await self._next_response(deadline)
+                if result[0] == turn:
+                    if isinstance(result[1], Exception):
+                        raise result[1]
+                    return result[1]
+                # The late answer of a turn that timed out earlier: not this message's answer.
+                logger.info("Session %s: dropped the late answer of turn %s", self.session_id, result[0])
         finally:
             self._is_processing = False
             self.touch()
+
+    async def _next_response(self, deadline: float) -> tuple[int, str | Exception]:
+        """The next answer, or TimeoutError at the deadline, or RuntimeError when the worker dies first."""
+        assert self.active_task is not None
+        get_response = asyncio.create_task(self.response_queue.get())
+        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+        done, _ = await asyncio.wait(
+            [get_response, self.active_task], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if get_response in done:
+            return get_response.result()
+        get_response.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await get_response
+        if not done:
+            await self.cancel()  # stop the turn at the CLI too, so the next message starts clean
+            raise TimeoutError(f"Response timed out after {settings.RESPONSE_TIMEOUT_SECONDS:g} seconds")
+        try:
+            await self.active_task
+        except Exception as exc:
+            raise RuntimeError(f"Session worker crashed: {exc}") from exc
+        raise RuntimeError("Session worker stopped unexpectedly")
 
     async def cancel(self) -> None:
         """Interrupt the turn in progress (the user pressed Cancel, or it timed out)."""
@@ -213,20 +226,21 @@ class SessionActor:
                 logger.info("Session %s: Ready for input", self.session_id)
                 while self._running_event.is_set():
                     try:
-                        user_message = await asyncio.wait_for(self.input_queue.get(), timeout=1.0)
+                        item = await asyncio.wait_for(self.input_queue.get(), timeout=1.0)
                     except TimeoutError:
                         continue
-                    if user_message is None:
+                    if item is None:
                         break
+                    turn, user_message = item
                     try:
                         await client.query(user_message)
-                        await self.response_queue.put(await self._collect(client))
+                        await self.response_queue.put((turn, await self._collect(client)))
                     except AgentError as exc:
                         logger.warning("Session %s: Model service error: %s", self.session_id, exc)
-                        await self.response_queue.put(exc)
+                        await self.response_queue.put((turn, exc))
                     except Exception as exc:
                         logger.error("Session %s: Error processing message: %s", self.session_id, exc)
-                        await self.response_queue.put(exc)
+                        await self.response_queue.put((turn, exc))
                         if not self._client_alive(exc):
                             raise
         except asyncio.CancelledError:

@@ -13,7 +13,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from claude_agent_sdk import ClaudeSDKClient
+from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError
 
 from chat import services
 from chat.actor import AgentError, ClientFactory, SessionActor
@@ -163,12 +163,16 @@ async def answer(session: ChatSession, owner: Any, text: str) -> None:
         await broadcast_error(session.id, str(exc))
     except TimeoutError as exc:
         await broadcast_error(session.id, f"The agent took too long to answer: {exc}. Please try again.")
-    except RuntimeError as exc:
+    except (RuntimeError, ClaudeSDKError) as exc:
+        # The worker or its CLI process died: replace the actor; the next message resumes the chat.
         logger.warning("Session %s: agent stopped: %s", session.id, exc)
         await registry.discard(str(session.id))
         await broadcast_error(
             session.id, f"The agent stopped unexpectedly ({exc}). Send your message again to restart it."
         )
+    except Exception as exc:
+        logger.exception("Session %s: message failed", session.id)
+        await broadcast_error(session.id, f"The agent could not answer: {exc}")
     else:
         await broadcast(session.id, message_event(await _save(session, Message.Role.AGENT, reply)))
         await broadcast_status(session.id, AgentStatus.READY)
