@@ -6,11 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from accounts.auth import api_auth
+from chat.api import router as chat_router
 from transcripts.api import router as transcripts_router
 from uploads.api import router as uploads_router
 from uploads.handlers import UploadTooLargeError
 
 api = NinjaAPI(title="VideoAgent API", version="1.0", auth=api_auth, urls_namespace="api")
+api.add_router("/", chat_router)
 api.add_router("/", transcripts_router)
 api.add_router("/", uploads_router)
 
