@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
 from django.urls import path
+
+from chat import views
 
 app_name = "chat"
 
-
-def index(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("VideoAgent")
-
-
-urlpatterns = [path("", index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("chat/new/", views.new_chat, name="new"),
+    path("chat/<uuid:session_id>/", views.chat_session, name="session"),
+]

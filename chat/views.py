@@ -1,0 +1,41 @@
+"""The chat pages: the newest chat (or a new one), a chat by id, and "new chat"."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from chat import services
+from chat.models import ChatSession
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """Open the most recent chat, or start the first one."""
+    latest = ChatSession.objects.filter(owner=request.user).order_by("-updated_at").first()
+    if latest is None:
+        latest = services.create_session(owner=request.user)
+    return redirect("chat:session", session_id=latest.id)
+
+
+@require_POST
+def new_chat(request: HttpRequest) -> HttpResponse:
+    session = services.create_session(owner=request.user)
+    return redirect("chat:session", session_id=session.id)
+
+
+def chat_session(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = services.get_session_for(owner=request.user, session_id=session_id)
+    return render(
+        request,
+        "chat/chat.html",
+        {
+            "session": session,
+            "sessions": services.list_sessions(owner=request.user, limit=50),
+            "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
+            "accept": ",".join(settings.UPLOAD_ALLOWED_EXTENSIONS),
+        },
+    )
