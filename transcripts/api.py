@@ -14,6 +14,7 @@ from pydantic import Field
 from chat.services import get_session_for
 from transcripts import selectors
 from transcripts.models import Transcript
+from transcripts.services import TranscriptionError, create_job, submit_job
 
 router = Router(tags=["transcripts"])
 
@@ -134,9 +135,6 @@ def create_transcription(request: HttpRequest, payload: TranscriptionIn) -> Stat
     session = None
     if payload.session_id is not None:
         session = get_session_for(owner=request.auth, session_id=payload.session_id)
-    # Imported here while transcripts/services.py is being written in parallel; the URLconf must load without it.
-    from transcripts.services import TranscriptionError, create_job, submit_job
-
     try:
         job = create_job(
             owner=request.auth, source=payload.source, session=session, language=payload.language, redo=payload.redo
