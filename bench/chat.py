@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.request import Request, urlopen
 
@@ -127,12 +128,12 @@ class Bench:
             if event["type"] == "error" or (event["type"] == "message" and event["role"] == "agent"):
                 return time.perf_counter() - started, event
 
-    async def burst(self, count: int) -> tuple[list[float], list[float], int]:
+    async def burst(self, count: int) -> tuple[list[float], list[float], list[str]]:
         """`count` chats send a first (cold: CLI start) and a second (warm) message at the same moment."""
         sockets = await asyncio.gather(*(self.connect(c) for c in self.new_chats(count)))
         cold = await asyncio.gather(*(self.ask(ws, "first message") for ws in sockets))
         warm = await asyncio.gather(*(self.ask(ws, "second message") for ws in sockets))
-        errors = sum(event["type"] == "error" for _, event in cold + warm)
+        errors = [event["message"] for _, event in cold + warm if event["type"] == "error"]
         for ws in sockets:
             await ws.close()
         return [t for t, _ in cold], [t for t, _ in warm], errors
@@ -202,7 +203,9 @@ async def main(args: argparse.Namespace) -> None:
                 await asyncio.sleep(8)  # the previous burst's agents time out
                 cold, warm, errors = await bench.burst(count)
                 server_mb, children_mb, kids = tree_rss_mb(server.pid)
-                print(f"\n{count} chats at once ({errors} errors)")
+                print(f"\n{count} chats at once ({len(errors)} errors of {2 * count} messages)")
+                for message, times in Counter(errors).most_common(3):
+                    print(f"  error x{times}: {message}")
                 print(f"  first message (starts a CLI): {percentiles(cold)}")
                 print(f"  next message:                 {percentiles(warm)}")
                 print(f"  next, minus model time:       {percentiles([t - MODEL_DELAY for t in warm])}")

@@ -71,9 +71,10 @@ class ActorRegistry:
                 if not actor.is_running or (actor.is_expired() and not actor.is_processing)
             ]
             actors = [self.active_sessions.pop(session_id) for session_id in expired]
-        for session_id, actor in zip(expired, actors, strict=True):
+        for session_id in expired:
             logger.info("Cleaning up expired session: %s", session_id)
-            await actor.stop()
+        # Concurrently: each stop may wait GRACEFUL_SHUTDOWN_TIMEOUT for its CLI to exit.
+        await asyncio.gather(*(actor.stop() for actor in actors))
         return len(actors)
 
     async def _cleanup_loop(self) -> None:
