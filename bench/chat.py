@@ -171,6 +171,9 @@ async def main(args: argparse.Namespace) -> None:
             "AGENT_MAX_SESSIONS": str(CAP),
             "ALLOW_PRIVATE_URLS": "true",
             "AGENT_MAX_RETRIES": "0",
+            # Idle agents stop after 5 s, so each burst starts with no live agent session.
+            "SESSION_TTL_SECONDS": "5",
+            "CLEANUP_INTERVAL_SECONDS": "1",
         }
         log = (DATA_DIR / "daphne.log").open("w")
         server = subprocess.Popen(
@@ -268,11 +271,15 @@ async def main(args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
             log.close()
-    shutil.rmtree(DATA_DIR, ignore_errors=True)
+    if args.keep:
+        print(f"\nserver log and data kept in {DATA_DIR}")
+    else:
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--idle", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the data directory and the server log")
     asyncio.run(main(parser.parse_args()))

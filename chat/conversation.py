@@ -91,12 +91,16 @@ def _has_messages(session: ChatSession) -> bool:
     return session.messages.exists()
 
 
-async def _store_agent_session_id(session_id: object, agent_session_id: str) -> None:
-    await (
-        ChatSession.objects.filter(id=session_id)
-        .exclude(agent_session_id=agent_session_id)
-        .aupdate(agent_session_id=agent_session_id)
+@database_sync_to_async
+def _store_agent_session_id(session_id: object, agent_session_id: str) -> None:
+    ChatSession.objects.filter(id=session_id).exclude(agent_session_id=agent_session_id).update(
+        agent_session_id=agent_session_id
     )
+
+
+@database_sync_to_async
+def _stored_agent_session_id(session_id: object) -> str:
+    return ChatSession.objects.values_list("agent_session_id", flat=True).get(id=session_id)
 
 
 async def _ensure_actor(session: ChatSession, owner: Any, *, greet: bool) -> tuple[SessionActor, bool]:
@@ -111,7 +115,7 @@ async def _ensure_actor(session: ChatSession, owner: Any, *, greet: bool) -> tup
     if registry.get(session_id) is None:
         await broadcast_status(session_id, AgentStatus.INITIALIZING, "Starting the agent…")
     # Read the resume id fresh: an earlier actor of this chat may have stored a newer one.
-    resume = (await ChatSession.objects.aget(id=session.id)).agent_session_id
+    resume = await _stored_agent_session_id(session.id)
     factory = make_client_factory(owner=owner, session=session, resume=resume)
     return await registry.get_or_create(
         session_id,

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from claude_agent_sdk import create_sdk_mcp_server, tool
 
 from transcripts import services as transcript_services
@@ -35,6 +36,17 @@ def _describe(transcript: Transcript) -> str:
         f"id {transcript.id}: {transcript.title!r} ({transcript.source_type}, {transcript.language or '?'}, "
         f"{minutes}:{seconds:02d}, {len(transcript.text)} characters)"
     )
+
+
+# channels' database_sync_to_async closes stale connections around each call, which a long-lived process needs.
+@database_sync_to_async
+def _library_rows(owner: Any) -> list[str]:
+    return [_describe(t) for t in Transcript.objects.filter(owner=owner).defer("segments").order_by("-created_at")[:50]]
+
+
+@database_sync_to_async
+def _own_transcript(owner: Any, transcript_id: str) -> Transcript | None:
+    return Transcript.objects.filter(owner=owner, pk=transcript_id).first()
 
 
 def build_tool_server(*, owner: Any, session: Any) -> Any:
@@ -91,10 +103,7 @@ def build_tools(*, owner: Any, session: Any) -> list[Any]:
 
     @tool("list_transcripts", "List the user's transcripts and documents, newest first (at most 50).", {})
     async def list_transcripts(args: dict[str, Any]) -> dict[str, Any]:
-        rows = [
-            _describe(t)
-            async for t in Transcript.objects.filter(owner=owner).defer("segments").order_by("-created_at")[:50]
-        ]
+        rows = await _library_rows(owner)
         return _reply("\n".join(rows) if rows else "The library is empty.")
 
     @tool(
@@ -108,7 +117,7 @@ def build_tools(*, owner: Any, session: Any) -> list[Any]:
         },
     )
     async def read_transcript(args: dict[str, Any]) -> dict[str, Any]:
-        transcript = await Transcript.objects.filter(owner=owner, pk=str(args.get("id", ""))).afirst()
+        transcript = await _own_transcript(owner, str(args.get("id", "")))
         if transcript is None:
             return _reply("No transcript with that id in this user's library.", is_error=True)
         offset = max(0, int(args.get("offset") or 0))

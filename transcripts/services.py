@@ -272,7 +272,9 @@ async def transcribe(
         job = await sync_to_async(run_job, thread_sensitive=False)(job.id)
     if job.status == JobStatus.FAILED:
         raise TranscriptionError(job.error)
-    return await Transcript.objects.aget(pk=job.transcript_id)
+    return await sync_to_async(_closing_connections(Transcript.objects.get), thread_sensitive=False)(
+        pk=job.transcript_id
+    )
 
 
 def _closing_connections(fn: Callable[..., T]) -> Callable[..., T]:
