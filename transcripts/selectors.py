@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.text import slugify
 
+from transcripts.engine.formats import FORMATS, render_transcript
 from transcripts.models import Transcript, TranscriptionJob
 
 EXPORT_FORMATS = ("txt", "srt", "vtt", "json")
@@ -64,8 +65,6 @@ def safe_filename(title: str, extension: str) -> str:
 
 def export_transcript(transcript: Transcript, fmt: str) -> TranscriptFile:
     """Render `transcript` as txt, srt, vtt or json (ValueError for any other format)."""
-    from transcripts.engine.formats import FORMATS, render_transcript
-
     if fmt not in FORMATS:
         raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     content = render_transcript(

@@ -28,7 +28,7 @@ from django.utils import timezone
 from chat.models import ChatSession
 from transcripts import runner
 from transcripts.engine.download import DownloadConfig, DownloadError, check_url, download_audio
-from transcripts.engine.formats import FORMATS, render_transcript
+from transcripts.engine.formats import FORMATS
 from transcripts.engine.probe import MediaError, probe_media
 from transcripts.engine.whisper import EngineConfig, TranscriptionResult, transcribe_file
 from transcripts.models import (
@@ -39,6 +39,7 @@ from transcripts.models import (
     TranscriptionJob,
 )
 from transcripts.progress import ProgressReporter
+from transcripts.selectors import export_transcript
 from uploads.models import Upload
 from uploads.services import sanitise_original_name
 
@@ -243,15 +244,8 @@ def write_transcript_files(transcript: Transcript) -> None:
     """Export every format into the transcript's own directory (removed with the transcript)."""
     transcript.files_dir.mkdir(parents=True, exist_ok=True)
     for fmt in FORMATS:
-        content = render_transcript(
-            fmt,
-            title=transcript.title,
-            language=transcript.language,
-            duration=transcript.duration,
-            segments=transcript.segments,
-            text=transcript.text,
-        )
-        (transcript.files_dir / f"transcript.{fmt}").write_text(content, encoding="utf-8")
+        exported = export_transcript(transcript, fmt)
+        (transcript.files_dir / f"transcript.{fmt}").write_text(exported.content, encoding="utf-8")
 
 
 async def transcribe(

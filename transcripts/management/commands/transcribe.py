@@ -12,8 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
 from transcripts import progress, services
-from transcripts.engine.formats import FORMATS, render_transcript
+from transcripts.engine.formats import FORMATS
 from transcripts.models import JobStatus, Transcript
+from transcripts.selectors import export_transcript
 from uploads.models import Upload
 from uploads.services import sanitise_original_name
 
@@ -34,14 +35,7 @@ class Command(BaseCommand):
         overrides = {"WHISPER_MODEL": options["model"]} if options["model"] else {}
         with override_settings(**overrides):
             transcript = self._transcribe(options)
-        content = render_transcript(
-            options["format"],
-            title=transcript.title,
-            language=transcript.language,
-            duration=transcript.duration,
-            segments=transcript.segments,
-            text=transcript.text,
-        )
+        content = export_transcript(transcript, options["format"]).content
         if options["output"]:
             Path(options["output"]).write_text(content, encoding="utf-8")
             self.stderr.write(f"Wrote {options['output']}")
