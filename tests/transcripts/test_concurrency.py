@@ -38,8 +38,9 @@ async def test_the_event_loop_keeps_running_while_a_transcription_runs(alice, ma
 
     assert transcript.text
     assert len(gaps) > 10
-    # The loop was never held for more than a small fraction of the transcription.
-    assert max(gaps) < min(0.25, elapsed / 4), (max(gaps), elapsed)
+    # A blocked loop shows one gap as long as the whole transcription; a free one only scheduling noise (a few
+    # hundred ms at worst on a loaded 2-core machine), far below it.
+    assert max(gaps) < elapsed / 4, (max(gaps), elapsed)
 
 
 async def test_a_failed_transcription_raises_a_readable_error(alice, make_upload, recorded_events):
