@@ -153,7 +153,10 @@ async def greet_new_chat(session: ChatSession, owner: Any) -> None:
 
 async def answer(session: ChatSession, owner: Any, text: str) -> None:
     """Save the user's message, get the agent's answer, save and broadcast it (seed 5.5)."""
+    untitled = not session.title
     await broadcast(session.id, message_event(await _save(session, Message.Role.USER, text)))
+    if untitled and session.title:  # the first user message named the chat (seed 4.1)
+        await broadcast(session.id, {"type": "title", "title": session.title})
     if not model_service_configured():
         await broadcast_error(session.id, NO_MODEL_SERVICE)
         return

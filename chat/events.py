@@ -68,6 +68,13 @@ class JobProgressEvent(TypedDict):
     transcript_id: str | None
 
 
+class TitleEvent(TypedDict):
+    """The chat got its title (from the first user message)."""
+
+    type: Literal["title"]
+    title: str
+
+
 class ErrorEvent(TypedDict):
     type: Literal["error"]
     message: str

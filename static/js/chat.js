@@ -101,6 +101,10 @@
       case "status":
         setStatus(event.status, event.message);
         break;
+      case "title":
+        root.querySelector(".chat-header h1").textContent = event.title;
+        document.querySelectorAll(".chat-list li.current a").forEach((link) => (link.textContent = event.title));
+        break;
       case "job.progress":
         showProgress(event);
         break;

@@ -103,6 +103,7 @@ async def test_without_a_model_service_the_message_is_kept_and_the_chat_says_why
     events = await receive_until(communicator, lambda e: e["type"] == "status")
     assert events[0]["type"] == "message" and events[0]["role"] == "user"
     assert {"type": "error", "message": NO_MODEL_SERVICE} in events
+    assert {"type": "title", "title": "transcribe https://youtu.be/x"} in events
     saved = [m async for m in Message.objects.filter(session=session).values_list("role", "content")]
     assert saved == [("user", "transcribe https://youtu.be/x")]
     await session.arefresh_from_db()

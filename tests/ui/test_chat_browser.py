@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from chat.models import title_from_message
 from tests.conftest import REPO_ROOT
 from tests.fake_anthropic import FakeAnthropic, last_tool_result, text, tool_use
 from tests.transcripts.conftest import media_dir, media_server  # noqa: F401
@@ -145,6 +146,7 @@ def test_first_visit_setup_then_a_link_is_transcribed_in_the_chat(live_server_ur
             page.fill("#message", f"Please transcribe {link}")
             page.keyboard.press("Enter")
             expect(page.locator(".message.user .body")).to_have_text(f"Please transcribe {link}")
+            expect(page.locator(".chat-header h1")).to_have_text(title_from_message(f"Please transcribe {link}"))
             expect(page.locator(".job[data-status=done]")).to_be_visible(timeout=120_000)
             answer = page.locator(".message.agent .body").nth(1)
             expect(answer).to_contain_text("ask not what your country can do for you", timeout=60_000)
