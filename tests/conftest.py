@@ -30,6 +30,17 @@ def isolated_storage(settings, tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def close_async_orm_connections():
+    """Async tests reach the ORM through asgiref's one shared thread; close its connection after each test so
+    PostgreSQL can drop the test database at the end (otherwise: "being accessed by other users")."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(username="alice")
