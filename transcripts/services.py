@@ -27,7 +27,13 @@ from django.utils import timezone
 
 from chat.models import ChatSession
 from transcripts import runner
-from transcripts.engine.download import DownloadConfig, DownloadError, check_url, download_audio
+from transcripts.engine.download import (
+    DownloadConfig,
+    DownloadError,
+    check_url,
+    download_audio,
+    duration_over_limit,
+)
 from transcripts.engine.formats import FORMATS
 from transcripts.engine.probe import MediaError, probe_media
 from transcripts.engine.whisper import EngineConfig, TranscriptionResult, transcribe_file
@@ -49,8 +55,24 @@ DOWNLOAD_SHARE = 20.0  # percent of a link job's progress bar given to the downl
 UPLOAD_REFERENCE = re.compile(r"^(?:upload:)?\s*([0-9a-fA-F-]{32,36})$")
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"}
 DOCUMENT_MAX_CHARS = 2_000_000
+INTERRUPTED_ERROR = "Interrupted (server restarted) before this transcription finished. Please try again."
 T = TypeVar("T")
-RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" where /proc is missing or the process is gone).
+
+    With the pid it names one process for good: after a restart a new process may get the same pid (a container's
+    server is often pid 1 again), and the start time tells the two apart.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rpartition(")")[2].split()[19]  # field 22; the command name before ")" may hold spaces
+
+
+RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}:{_process_start_time(os.getpid())}"
 
 
 class TranscriptionError(Exception):
@@ -67,6 +89,7 @@ def engine_config() -> EngineConfig:
         vad_filter=settings.WHISPER_VAD_FILTER,
         cache_dir=Path(settings.MODEL_CACHE_DIR),
         batched_min_seconds=settings.WHISPER_BATCHED_MIN_SECONDS,
+        num_workers=max(1, settings.TRANSCRIPTION_CONCURRENCY),
     )
 
 
@@ -112,7 +135,15 @@ def create_job(
         raise TranscriptionError("Give a link to a video or the id of an uploaded file.")
     if session is not None and session.owner_id != owner.pk:
         raise TranscriptionError("Chat session not found.")
-    fields = {"owner": owner, "session": session, "language": language.strip(), "model_name": settings.WHISPER_MODEL}
+    # The creating process runs the job (runner.submit or `transcribe`), so it is the job's runner from the start:
+    # another process starting meanwhile must not take a queued job for an interrupted one.
+    fields = {
+        "owner": owner,
+        "session": session,
+        "language": language.strip(),
+        "model_name": settings.WHISPER_MODEL,
+        "runner": RUNNER_ID,
+    }
     upload = _find_upload(owner, source)
     if upload is not None:
         return TranscriptionJob.objects.create(
@@ -192,6 +223,10 @@ def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: 
         media_path, title, base = media.path, media.title, DOWNLOAD_SHARE
     job.download_seconds = round(time.monotonic() - started, 3)
     info = probe_media(media_path)
+    limit = settings.DOWNLOAD_MAX_DURATION_SECONDS
+    if job.upload is None and info.duration > limit:
+        # yt-dlp knows a video's length beforehand only where the site says it; a plain file link is checked here.
+        raise duration_over_limit(info.duration, limit)
 
     if not runner.slot_is_free():
         progress.update(JobStatus.QUEUED, "Waiting for a free transcription slot", base)
@@ -313,31 +348,41 @@ def create_document(
 def recover_interrupted_jobs() -> int:
     """Mark jobs that a stopped process left unfinished as failed, so none shows as running forever.
 
-    A job is interrupted when it was never picked up by a live process, or when its process (on this host)
-    is gone. Jobs of live processes on other hosts are left alone.
+    A job is interrupted when no runner is recorded, or when its runner process (on this host) is gone. Jobs of
+    live processes, and of processes on other hosts (which this one cannot see), are left alone.
     """
-    host = socket.gethostname()
-    interrupted = []
-    for job in TranscriptionJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).only("id", "runner"):
-        runner_host, _, pid = job.runner.rpartition(":")
-        if not job.runner or (runner_host == host and not _process_alive(int(pid or 0))):
-            interrupted.append(job.id)
+    interrupted = [
+        job.id
+        for job in TranscriptionJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).only("id", "runner")
+        if not _runner_alive(job.runner)
+    ]
     if interrupted:
         TranscriptionJob.objects.filter(id__in=interrupted).update(
             status=JobStatus.FAILED,
             stage="Failed",
-            error="Interrupted: the server stopped before this transcription finished. Please try again.",
+            error=INTERRUPTED_ERROR,
             finished_at=timezone.now(),
         )
         logger.warning("Marked %d interrupted transcription job(s) as failed", len(interrupted))
     return len(interrupted)
 
 
-def _process_alive(pid: int) -> bool:
-    if pid <= 0:
+def _runner_alive(runner_id: str) -> bool:
+    """Whether the process named `host:pid:start time` may still be running the job."""
+    if not runner_id:
         return False
-    if pid == os.getpid():
+    if runner_id == RUNNER_ID:
         return True
+    host, _, rest = runner_id.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname():
+        return True
+    pid = int(pid_text) if pid_text.isdigit() else 0
+    if pid <= 0 or pid == os.getpid():
+        return False  # this process is not the one recorded (checked above): the pid was reused
+    if Path("/proc").is_dir():
+        now_started = _process_start_time(pid)
+        return bool(now_started) and (not started or now_started == started)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

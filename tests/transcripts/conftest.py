@@ -25,10 +25,34 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "random.mp4").write_bytes(bytes(range(256)) * 64)
     (directory / "empty.mp4").write_bytes(b"")
     (directory / "jfk.flac").write_bytes((TEST_DATA / "jfk.flac").read_bytes())
+    # A page with two videos: yt-dlp's generic extractor reads it as a playlist.
+    (directory / "playlist.html").write_text(
+        "<html><body><video src='speech.mp4'></video><video src='silent.mp4'></video></body></html>"
+    )
     return directory
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _MediaHandler(SimpleHTTPRequestHandler):
+    """Static files, plus `/redirect/NAME` (302 to /NAME) and `/stream/NAME` (no Content-Length, as a live or
+    chunked response would be, so the client cannot know the size in advance)."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", "/" + self.path.removeprefix("/redirect/"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path.startswith("/stream/"):
+            path = Path(self.directory) / self.path.removeprefix("/stream/")
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/flac")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            self.wfile.write(path.read_bytes())
+        else:
+            super().do_GET()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -36,7 +60,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def media_server(media_dir: Path) -> Iterator[str]:
     """Serves media_dir on 127.0.0.1; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(media_dir)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_MediaHandler, directory=str(media_dir)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

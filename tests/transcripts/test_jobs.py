@@ -134,3 +134,26 @@ def test_a_restart_marks_interrupted_jobs_failed(alice):
         assert job.status == JobStatus.FAILED and "Interrupted" in job.error and job.finished_at
     live_elsewhere.refresh_from_db()
     assert live_elsewhere.status == JobStatus.DOWNLOADING
+
+
+def test_a_job_of_a_process_whose_pid_was_reused_counts_as_interrupted(alice):
+    # After a restart the new server may get the old one's pid (pid 1 in a container): the start time differs.
+    reused_pid = TranscriptionJob.objects.create(
+        owner=alice,
+        source="https://example.com/a.mp4",
+        source_type=SourceType.URL,
+        status=JobStatus.TRANSCRIBING,
+        runner=f"{services.socket.gethostname()}:{services.os.getpid()}:1",
+    )
+    this_process = services.create_job(owner=alice, source="https://93.184.215.14/b.mp4")
+    assert services.recover_interrupted_jobs() == 1
+    reused_pid.refresh_from_db()
+    this_process.refresh_from_db()
+    assert reused_pid.status == JobStatus.FAILED and "server restarted" in reused_pid.error
+    assert this_process.status == JobStatus.QUEUED
+
+
+def test_an_upload_can_be_named_with_the_upload_prefix(alice, make_upload):
+    upload = make_upload(alice, "speech.mp4")
+    job = services.create_job(owner=alice, source=f"upload:{upload.id}")
+    assert job.upload == upload and job.source_type == SourceType.UPLOAD and job.source == "speech.mp4"

@@ -24,6 +24,9 @@ class EngineConfig:
     compute_type: str = ""  # empty: int8 on CPU, float16 on CUDA
     beam_size: int = 5
     cpu_threads: int = 0
+    # Model replicas that run concurrently (CTranslate2 `inter_threads`): with one, parallel jobs would take
+    # turns inside the model anyway; set it to the number of transcriptions allowed at once.
+    num_workers: int = 1
     vad_filter: bool = True
     cache_dir: Path = Path("data/models")
     # Media at least this long goes through BatchedInferencePipeline (faster on long media, see bench/).
@@ -42,7 +45,7 @@ class TranscriptionResult:
     batched: bool = False
 
 
-_models: dict[tuple[str, str, str, int], Any] = {}
+_models: dict[tuple[str, str, str, int, int], Any] = {}
 _models_lock = threading.Lock()
 
 
@@ -64,7 +67,7 @@ def load_model(config: EngineConfig) -> Any:
 
     device = resolved_device(config.device)
     compute_type = resolved_compute_type(config, device)
-    key = (config.model, device, compute_type, config.cpu_threads)
+    key = (config.model, device, compute_type, config.cpu_threads, config.num_workers)
     with _models_lock:
         model = _models.get(key)
         if model is None:
@@ -75,6 +78,7 @@ def load_model(config: EngineConfig) -> Any:
                 device=device,
                 compute_type=compute_type,
                 cpu_threads=config.cpu_threads,
+                num_workers=max(1, config.num_workers),
                 download_root=str(config.cache_dir),
             )
             _models[key] = model
