@@ -1,13 +1,18 @@
-"""Transcription benchmark: the whole job path against bare faster-whisper with identical settings.
+"""Transcription benchmark: base against tiny.en, batched against sequential decoding, and what languages cost.
 
-Prints real-time factor (media seconds per second of work, higher is faster), job/bare ratio, memory, WER on
-jfk.flac for tiny.en and base, and sequential vs BatchedInferencePipeline on a longer clip.
-Run with `make bench` (or `.venv/bin/python bench/transcription.py --runs 5`).
+For each model and clip: real-time factor (seconds of media per second of work, higher is faster), WER against the
+reference words, and the peak resident memory of the process (it counts CTranslate2's native allocations). Then,
+with base: automatic language detection per chunk (the default) against a fixed language, and faster-whisper's own
+`multilingual=True` against a fixed language, with how much of multilingual.mp3 each keeps.
+Clips: jfk.flac (11 s, real speech), multilingual.mp3 (60 s, English then German, real speech) and about 200 s of
+varied synthetic speech with pauses (espeak-ng). Run with `make bench` (`--runs 3` for medians of three).
+The engine is plain Python, so no Django is set up here.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -15,115 +20,118 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-DATA_DIR = Path(tempfile.mkdtemp(prefix="videoagent-bench-"))
-os.environ["VIDEOAGENT_DATA_DIR"] = str(DATA_DIR)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videoagent.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-import django  # noqa: E402
+from tests.media import (  # noqa: E402
+    JFK_WORDS,
+    LICENCE_WORDS,
+    LONG_PARAGRAPHS,
+    MULTILINGUAL_ENGLISH_SECONDS,
+    spoken_mp4,
+    word_error_rate,
+)
+from transcripts.engine import whisper  # noqa: E402
+from transcripts.engine.whisper import EngineConfig, transcribe_file  # noqa: E402
 
-django.setup()
-
-from django.core.files import File  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
-
-from tests.media import JFK_WORDS, word_error_rate, write_mp4  # noqa: E402
-from transcripts import progress, services  # noqa: E402
-from transcripts.engine.whisper import load_model, transcribe_file  # noqa: E402
-from transcripts.models import Transcript  # noqa: E402
-from uploads.models import Upload  # noqa: E402
-
-JFK = REPO / "tests" / "data" / "jfk.flac"
+DATA = REPO / "tests" / "data"
+WORK = Path(tempfile.mkdtemp(prefix="videoagent-bench-"))
+CACHE = REPO / "data" / "models"  # where `make run` keeps the assembled base model
 
 
-def memory_mb() -> tuple[float, float]:
-    """(current RSS, peak RSS) of this process in MB, from /proc (counts CTranslate2's native allocations)."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+def reset_peak_memory() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: start a new VmHWM
 
 
-def long_clip(seconds: float) -> Path:
-    """jfk.flac repeated into one long clip: real speech, long enough for the batched pipeline to matter."""
-    from tests.media import read_audio
-
-    samples, rate = read_audio(JFK)
-    repeats = int(seconds // (len(samples) / rate)) + 1
-    return write_mp4(DATA_DIR / "long.mp4", np.tile(samples, repeats)[: int(seconds * rate)], rate=rate)
+def peak_memory_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
-def bare(path: Path, batched: bool) -> tuple[float, str, float]:
-    """faster-whisper alone with the same settings as the service; returns (seconds, text, media duration)."""
-    config = services.engine_config()
-    from dataclasses import replace
-
-    config = replace(config, batched_min_seconds=0.0 if batched else float("inf"))
-    started = time.perf_counter()
-    result = transcribe_file(path, config)
-    return time.perf_counter() - started, result.text, result.duration
-
-
-def job_path(path: Path, owner: object, batched: bool) -> tuple[float, str]:
-    """The whole service: upload row, job row, probe, progress events, transcript row and files."""
-    with path.open("rb") as handle:
-        upload = Upload.objects.create(owner=owner, original_name=path.name, file=File(handle, name=path.name))
-    threshold = 0.0 if batched else float("inf")
-    with override_settings(WHISPER_BATCHED_MIN_SECONDS=threshold):
+def timed(path: Path, config: EngineConfig, runs: int, **options: str) -> tuple[float, whisper.TranscriptionResult]:
+    """Median seconds over `runs`, and the last result."""
+    times, result = [], None
+    for _ in range(runs):
         started = time.perf_counter()
-        job = services.run_job(services.create_job(owner=owner, source=str(upload.id)).id)
-        elapsed = time.perf_counter() - started
-    assert job.status == "done", job.error
-    text = Transcript.objects.get(pk=job.transcript_id).text
-    upload.delete()
-    return elapsed, text
+        result = transcribe_file(path, config, **options)
+        times.append(time.perf_counter() - started)
+    assert result is not None
+    return statistics.median(times), result
 
 
-def compare(path: Path, owner: object, runs: int, batched: bool) -> None:
-    bare(path, batched)  # warm-up: model load, first-call allocations
-    bare_times, job_times = [], []
-    duration = 0.0
-    for _ in range(runs):  # interleaved, so drift (thermal, other load) hits both alike
-        seconds, _, duration = bare(path, batched)
-        bare_times.append(seconds)
-        job_times.append(job_path(path, owner, batched)[0])
-    bare_median, job_median = statistics.median(bare_times), statistics.median(job_times)
-    label = "batched" if batched else "sequential"
-    print(
-        f"  {path.name} ({duration:.0f} s) {label:>10}: bare RTF {duration / bare_median:5.1f}x  "
-        f"job RTF {duration / job_median:5.1f}x  job/bare time {job_median / bare_median:.3f}  "
-        f"(median of {runs}: bare {bare_median:.2f} s, job {job_median:.2f} s)"
-    )
+def english_part(result: whisper.TranscriptionResult, before: float) -> str:
+    return " ".join(segment["text"] for segment in result.segments if segment["end"] <= before)
+
+
+def compare_models(models: list[str], clips: list[tuple[Path, str, float]], runs: int) -> None:
+    print("\n## Models and decodings (language detected per chunk, as by default)\n")
+    print("| model | decoding | clip | RTF | WER | peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for model in models:
+        whisper._models.clear()  # measure each model alone
+        gc.collect()
+        for decoding in ("batched", "sequential"):
+            config = EngineConfig(model=model, cache_dir=CACHE, decoding=decoding)
+            reset_peak_memory()
+            transcribe_file(DATA / "jfk.flac", config)  # warm-up: model load, first-call allocations
+            for path, reference, english_until in clips:
+                seconds, result = timed(path, config, runs)
+                text = english_part(result, english_until) if english_until else result.text
+                print(
+                    f"| {model} | {decoding} | {path.name} ({result.duration:.0f} s) | "
+                    f"{result.duration / seconds:.1f}× | {word_error_rate(reference, text) * 100:.1f} % | "
+                    f"{peak_memory_mb():.0f} MB |"
+                )
+
+
+def language_costs(long_clip: Path, runs: int) -> None:
+    from faster_whisper import BatchedInferencePipeline
+
+    config = EngineConfig(model="base", cache_dir=CACHE)
+    print("\n## What languages cost (base, batched)\n")
+    print("| clip | run | seconds | RTF | last segment ends at | languages |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for path in (long_clip, DATA / "multilingual.mp3"):
+        for label, options in (("detected per chunk", {}), ("fixed: en", {"language": "en"})):
+            seconds, result = timed(path, config, runs, **options)
+            print(
+                f"| {path.name} | ours, {label} | {seconds:.1f} | {result.duration / seconds:.1f}× | "
+                f"{result.segments[-1]['end']:.1f} s | {', '.join(result.languages)} |"
+            )
+        model = whisper.load_model(config)
+        for label, options in (("multilingual=True", {"multilingual": True}), ("fixed: en", {"language": "en"})):
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                segments, info = BatchedInferencePipeline(model=model).transcribe(str(path), **options)
+                segments = list(segments)
+                times.append(time.perf_counter() - started)
+            seconds = statistics.median(times)
+            print(
+                f"| {path.name} | faster-whisper, {label} | {seconds:.1f} | {info.duration / seconds:.1f}× | "
+                f"{segments[-1].end:.1f} s | {info.language} |"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--long-seconds", type=float, default=180.0)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--models", nargs="+", default=["base", "tiny.en"])
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
-    from django.contrib.auth import get_user_model
-
-    owner = get_user_model().objects.create(username="bench")
-    progress.send_event = lambda groups, event: None  # no websocket listeners in a benchmark
-    clip = long_clip(args.long_seconds)
-    print(f"VideoAgent transcription benchmark ({os.cpu_count()} CPUs), data in {DATA_DIR}")
-    for model in ("tiny.en", "base"):
-        with override_settings(WHISPER_MODEL=model):
-            config = services.engine_config()
-            load_model(config)
-            print(f"\n{model} (beam {config.beam_size}, {config.compute_type or 'default'} compute, VAD on)")
-            _, text, _ = bare(JFK, batched=False)
-            print(f"  WER on jfk.flac: {word_error_rate(JFK_WORDS, text) * 100:.1f} %  ({text.strip()})")
-            compare(JFK, owner, args.runs, batched=False)
-            compare(clip, owner, args.runs, batched=False)
-            compare(clip, owner, args.runs, batched=True)
-            current, peak = memory_mb()
-            print(f"  memory: RSS {current:.0f} MB now, peak {peak:.0f} MB (process, both models loaded so far)")
+    paragraphs = list(LONG_PARAGRAPHS * 2 + LONG_PARAGRAPHS[:2])
+    long_clip = spoken_mp4([("en-us", text) for text in paragraphs], WORK / "talk.mp4", pause_seconds=1.5)
+    clips = [
+        (DATA / "jfk.flac", JFK_WORDS, 0.0),
+        (DATA / "multilingual.mp3", LICENCE_WORDS, MULTILINGUAL_ENGLISH_SECONDS + 1),  # WER of the English half
+        (long_clip, " ".join(paragraphs), 0.0),
+    ]
+    print(f"# VideoAgent transcription benchmark: {os.cpu_count()} CPUs, int8, beam 5, {args.runs} run(s) each")
+    compare_models(args.models, clips, args.runs)
+    whisper._models.clear()
+    language_costs(long_clip, args.runs)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class JobProgressEvent(TypedDict):
     percent: float
     message: str
     transcript_id: str | None
+    warning: str  # set when the transcript is done but may miss something (speech in another language)
 
 
 class TitleEvent(TypedDict):

@@ -32,10 +32,10 @@ def _reply(text: str, *, is_error: bool = False) -> dict[str, Any]:
 
 def _describe(transcript: Transcript) -> str:
     minutes, seconds = divmod(round(transcript.duration), 60)
-    return (
-        f"id {transcript.id}: {transcript.title!r} ({transcript.source_type}, {transcript.language or '?'}, "
-        f"{minutes}:{seconds:02d}, {len(transcript.text)} characters)"
-    )
+    language = ", ".join(transcript.languages) or transcript.language or "?"
+    kind = f"translated into English by {transcript.model_name}" if transcript.task == "translate" else ""
+    details = ", ".join(part for part in (transcript.source_type, language, kind, f"{minutes}:{seconds:02d}") if part)
+    return f"id {transcript.id}: {transcript.title!r} ({details}, {len(transcript.text)} characters)"
 
 
 # channels' database_sync_to_async closes stale connections around each call, which a long-lived process needs.
@@ -60,10 +60,17 @@ def build_tools(*, owner: Any, session: Any) -> list[Any]:
     @tool(
         "transcribe_video",
         "Transcribe a video: `source` is an http(s) link (YouTube or another video page) or the id of a file the "
-        "user uploaded. Optional `language` is a code like 'en' or 'de' (default: detect).",
+        "user uploaded. Optional: `language`, a code like 'en' or 'de' (default 'auto': detected for every part, "
+        "so a recording in several languages keeps them all); `task` 'translate' to translate the speech into "
+        "English instead; `model`, one of the configured Whisper models (default: the first).",
         {
             "type": "object",
-            "properties": {"source": {"type": "string"}, "language": {"type": "string"}},
+            "properties": {
+                "source": {"type": "string"},
+                "language": {"type": "string"},
+                "task": {"type": "string", "enum": ["transcribe", "translate"]},
+                "model": {"type": "string", "enum": transcript_services.available_models()},
+            },
             "required": ["source"],
         },
     )
@@ -74,12 +81,16 @@ def build_tools(*, owner: Any, session: Any) -> list[Any]:
                 source=str(args.get("source", "")),
                 session=session,
                 language=str(args.get("language") or ""),
+                task=str(args.get("task") or "transcribe"),
+                model=str(args.get("model") or ""),
             )
         except transcript_services.TranscriptionError as exc:
             return _reply(f"Transcription failed: {exc}", is_error=True)
         excerpt = transcript.text[:EXCERPT_CHARS] + ("…" if len(transcript.text) > EXCERPT_CHARS else "")
+        # The warning comes first and is marked, so the agent passes it on rather than burying it.
+        warning = f"WARNING, tell the user: {transcript.warning}\n" if transcript.warning else ""
         return _reply(
-            f"Transcribed {_describe(transcript)}. Library page: /library/{transcript.id}/. Excerpt: {excerpt}"
+            f"{warning}Transcribed {_describe(transcript)}. Library page: /library/{transcript.id}/. Excerpt: {excerpt}"
         )
 
     @tool(

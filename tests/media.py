@@ -20,6 +20,38 @@ JFK_WORDS = (
     "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 )
 SAMPLE_RATE = 16_000
+# The English half of tests/data/multilingual.mp3 (shared/data/speech/README.md); the German half reads the same
+# licence text in German, so these words of its German translation must come back from a German transcription.
+LICENCE_WORDS = (
+    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated "
+    "documentation files, to deal in the software without restriction, including without limitation the rights to "
+    "use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the software, and to permit "
+    "persons to whom the software is furnished to do so, subject to the following conditions: The above copyright "
+    "notice and this permission notice shall be included in all copies or substantial portions of the software."
+)
+GERMAN_LICENCE_WORDS = {"software", "dokumentationsdateien", "kopie", "hiermit", "unentgeltlich", "personen"}
+MULTILINGUAL_ENGLISH_SECONDS = 30.0  # the German half starts after the pause at about 30 s
+# Three sentences with one-second pauses, English, then German, then English: all inside one 30-second window.
+LANGUAGE_SWITCH = (
+    ("en-us", "Welcome to the weekly news. The city council met on Monday to discuss the new library."),
+    ("de", "Guten Abend und willkommen. Heute sprechen wir über das Wetter in Berlin und die neue Brücke."),
+    ("en-us", "Most members agreed that the building should open next spring."),
+)
+# Varied English paragraphs for a clip of more than three minutes (batched decoding, subtitle cues, progress).
+LONG_PARAGRAPHS = (
+    SYNTHETIC_TEXT,
+    "Every morning the harbour opens at six. Fishing boats return with their catch, and the market fills with "
+    "traders who argue about the price of cod and mackerel. By noon the stalls are empty and the gulls take over "
+    "the quay.",
+    "The museum on the hill keeps a collection of old maps. Some of them show islands that were never found, and "
+    "rivers that flow in the wrong direction. Visitors like to compare them with modern satellite pictures.",
+    "Our train leaves platform four at half past nine. Please keep your ticket until the end of the journey, and "
+    "remember that the quiet carriage is at the front of the train.",
+    "The garden club meets on the first Saturday of every month. This spring the members planted tomatoes, "
+    "beans and sunflowers along the south wall, and the children built a small pond for frogs.",
+    "Scientists at the university have measured the temperature of the lake for thirty years. The water is now "
+    "two degrees warmer in summer, and some fish have moved to deeper and colder parts of the lake.",
+)
 
 
 def normalise(text: str) -> str:
@@ -31,11 +63,11 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return jiwer.wer(normalise(reference), normalise(hypothesis))
 
 
-def espeak_wav(text: str, path: Path) -> Path:
+def espeak_wav(text: str, path: Path, voice: str = "en-us") -> Path:
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng is not installed (.ci/run installs it: apt-get install espeak-ng)")
-    subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+    subprocess.run([espeak, "-v", voice, "-s", "150", "-w", str(path), text], check=True)
     return path
 
 
@@ -103,3 +135,18 @@ def silent_mp4(directory: Path, seconds: float = 5.0) -> Path:
 
 def video_only_mp4(directory: Path, seconds: float = 3.0) -> Path:
     return write_mp4(directory / "no-audio.mp4", None, video_seconds=seconds)
+
+
+def spoken_mp4(parts: list[tuple[str, str]], path: Path, pause_seconds: float = 1.0) -> Path:
+    """(voice, text) parts spoken one after another with a pause after each, as one MP4."""
+    pieces, rate = [], SAMPLE_RATE
+    for index, (voice, text) in enumerate(parts):
+        samples, rate = read_audio(espeak_wav(text, path.with_suffix(f".{index}.wav"), voice))
+        pieces += [samples, np.zeros(int(pause_seconds * rate), dtype=np.float32)]
+    return write_mp4(path, np.concatenate([np.zeros(rate // 2, dtype=np.float32), *pieces]), rate=rate)
+
+
+def cut_mp4(source: Path, path: Path, *, start: float, end: float | None = None) -> Path:
+    """The part of `source` from start to end (seconds) as an MP4."""
+    samples, rate = read_audio(source)
+    return write_mp4(path, samples[int(start * rate) : None if end is None else int(end * rate)], rate=rate)

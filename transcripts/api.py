@@ -13,16 +13,25 @@ from pydantic import Field
 
 from chat.services import get_session_for
 from transcripts import selectors
+from transcripts.engine.languages import LANGUAGE_CODES, TASKS, is_english_only
 from transcripts.models import Transcript
-from transcripts.services import TranscriptionError, create_job, submit_job
+from transcripts.services import TranscriptionError, available_models, create_job, submit_job
 
 router = Router(tags=["transcripts"])
+
+
+class WordOut(Schema):
+    start: float
+    end: float
+    word: str
 
 
 class SegmentOut(Schema):
     start: float
     end: float
     text: str
+    language: str = ""
+    words: list[WordOut] = []
 
 
 class TranscriptOut(Schema):
@@ -34,7 +43,11 @@ class TranscriptOut(Schema):
     filename: str
     original_source: str = Field(validation_alias="source")
     source_type: str
-    language: str
+    language: str = Field(description='The language code, or "multiple" (see `languages`).')
+    languages: list[str]
+    task: str
+    translation_of_id: str | None
+    warning: str
     duration: float
     model_name: str
     created_at: datetime
@@ -74,7 +87,11 @@ class ErrorOut(Schema):
 
 class TranscriptionIn(Schema):
     source: str = Field(description="A video URL, or an upload as returned by POST /api/upload.")
-    language: str = ""
+    language: str = Field("auto", description='A two-letter code such as "en" or "de", or "auto" to detect it.')
+    task: Literal["transcribe", "translate"] = Field(
+        "transcribe", description="translate: into English (multilingual models only)."
+    )
+    model: str = Field("", description="One of GET /api/transcription-options' models; empty: the default.")
     redo: bool = False
     session_id: uuid.UUID | None = None
 
@@ -88,6 +105,9 @@ class JobOut(Schema):
     source: str
     source_type: str
     language: str
+    task: str
+    model_name: str
+    warning: str
     session_id: uuid.UUID | None
     transcript_id: str | None
     created_at: datetime
@@ -137,12 +157,44 @@ def create_transcription(request: HttpRequest, payload: TranscriptionIn) -> Stat
         session = get_session_for(owner=request.auth, session_id=payload.session_id)
     try:
         job = create_job(
-            owner=request.auth, source=payload.source, session=session, language=payload.language, redo=payload.redo
+            owner=request.auth,
+            source=payload.source,
+            session=session,
+            language=payload.language,
+            task=payload.task,
+            model=payload.model,
+            redo=payload.redo,
         )
     except TranscriptionError as exc:
         return Status(400, {"detail": str(exc)})
     submit_job(job)
     return Status(202, job)
+
+
+class ModelOut(Schema):
+    name: str
+    multilingual: bool
+    default: bool
+
+
+class TranscriptionOptionsOut(Schema):
+    models: list[ModelOut]
+    languages: list[str]
+    tasks: list[str]
+
+
+@router.get("/transcription-options", response=TranscriptionOptionsOut)
+def get_transcription_options(request: HttpRequest) -> dict[str, object]:
+    """What POST /api/transcriptions accepts: the configured models (default first), languages and tasks."""
+    models = available_models()
+    return {
+        "models": [
+            {"name": name, "multilingual": not is_english_only(name), "default": index == 0}
+            for index, name in enumerate(models)
+        ],
+        "languages": ["auto", *sorted(LANGUAGE_CODES)],
+        "tasks": list(TASKS),
+    }
 
 
 @router.get("/transcriptions", response=JobListOut)

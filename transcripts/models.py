@@ -16,6 +16,11 @@ def new_transcript_id() -> str:
     return secrets.token_hex(6)
 
 
+class Task(models.TextChoices):
+    TRANSCRIBE = "transcribe"
+    TRANSLATE = "translate", "translate into English"
+
+
 class SourceType(models.TextChoices):
     YOUTUBE = "youtube"
     URL = "url"
@@ -33,11 +38,24 @@ class Transcript(models.Model):
     title = models.CharField(max_length=300)
     source = models.TextField(help_text="The original URL or file name.")
     source_type = models.CharField(max_length=10, choices=SourceType.choices)
-    language = models.CharField(max_length=16, blank=True)
+    language = models.CharField(max_length=16, blank=True, help_text='The language code, or "multiple".')
+    languages = models.JSONField(default=list, blank=True, help_text="Every language of the text, in order.")
+    task = models.CharField(max_length=10, choices=Task.choices, default=Task.TRANSCRIBE)
+    translation_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="translations",
+        help_text="For a translation: the transcript of the same media in its own language, if there is one.",
+    )
+    warning = models.TextField(blank=True, help_text="What the user should know about this transcript's quality.")
     duration = models.FloatField(default=0.0, help_text="Seconds of media.")
     model_name = models.CharField(max_length=100, blank=True)
     text = models.TextField(blank=True)
-    segments = models.JSONField(default=list, blank=True, help_text="[{start, end, text}, ...]")
+    segments = models.JSONField(
+        default=list, blank=True, help_text="[{start, end, text, language, words: [{start, end, word}]}, ...]"
+    )
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the text.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -78,11 +96,13 @@ class TranscriptionJob(models.Model):
     source_type = models.CharField(max_length=10, choices=SourceType.choices)
     upload = models.ForeignKey("uploads.Upload", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     language = models.CharField(max_length=16, blank=True, help_text="Requested language; empty: detect.")
+    task = models.CharField(max_length=10, choices=Task.choices, default=Task.TRANSCRIBE)
     model_name = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
     stage = models.CharField(max_length=200, blank=True)
     percent = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
+    warning = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -46,6 +46,7 @@ class ProgressReporter:
         self.stage = job.stage or "Queued"
         self.finished = False
         self._last_sent = 0.0
+        self._unsent = False  # a throttled step whose value nobody has seen yet
 
     def __enter__(self) -> ProgressReporter:
         self.job.started_at = timezone.now()
@@ -59,17 +60,26 @@ class ProgressReporter:
             self.fail("The transcription stopped unexpectedly.")
 
     def update(self, status: JobStatus, stage: str, percent: float, message: str = "") -> None:
-        """A step; stage changes are always sent, steps within a stage are throttled."""
+        """A step; stage changes are always sent, steps within a stage are throttled.
+
+        The throttle never loses a stage's latest value: a step it held back is sent before the next stage starts.
+        """
         force = status != self.status or stage != self.stage
+        if force:
+            self._flush()
         self.status, self.stage = status, stage
         self.percent = max(self.percent, min(100.0, percent))
         self._emit(message or stage, force=force)
 
-    def done(self, transcript_id: str) -> None:
+    def done(self, transcript_id: str, *, warning: str = "") -> None:
+        self._flush()
         self.status, self.stage, self.percent, self.finished = JobStatus.DONE, "Done", 100.0, True
-        self._emit("Transcript ready", force=True, transcript_id=transcript_id)
+        self.job.warning = warning
+        message = f"Transcript ready. Warning: {warning}" if warning else "Transcript ready"
+        self._emit(message, force=True, transcript_id=transcript_id)
 
     def fail(self, error: str) -> None:
+        self._flush()
         self.status, self.stage, self.finished = JobStatus.FAILED, "Failed", True
         self.job.error = error
         self._emit(error, force=True)
@@ -77,8 +87,9 @@ class ProgressReporter:
     def _emit(self, message: str, *, force: bool, transcript_id: str | None = None) -> None:
         now = time.monotonic()
         if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
+            self._unsent = True
             return
-        self._last_sent = now
+        self._last_sent, self._unsent = now, False
         self._save(transcript_id)
         event: JobProgressEvent = {
             "type": "job.progress",
@@ -88,13 +99,18 @@ class ProgressReporter:
             "percent": round(self.percent, 1),
             "message": message,
             "transcript_id": transcript_id,
+            "warning": self.job.warning,
         }
         send_event(self.groups, event)
+
+    def _flush(self) -> None:
+        if self._unsent and not self.finished:
+            self._emit(self.stage, force=True)
 
     def _save(self, transcript_id: str | None) -> None:
         job = self.job
         job.status, job.stage, job.percent = self.status, self.stage, round(self.percent, 1)
-        fields = ["status", "stage", "percent", "started_at", "error"]
+        fields = ["status", "stage", "percent", "started_at", "error", "warning"]
         if self.finished:
             job.finished_at = timezone.now()
             job.transcript_id = transcript_id

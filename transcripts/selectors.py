@@ -71,6 +71,7 @@ def export_transcript(transcript: Transcript, fmt: str) -> TranscriptFile:
         fmt,
         title=transcript.title,
         language=transcript.language,
+        languages=transcript.languages,
         duration=transcript.duration,
         segments=transcript.segments,
         text=transcript.text,

@@ -35,12 +35,14 @@ from transcripts.engine.download import (
     duration_over_limit,
 )
 from transcripts.engine.formats import FORMATS
+from transcripts.engine.languages import LanguageError, check_model_can, normalise_language, normalise_task
 from transcripts.engine.probe import MediaError, probe_media
 from transcripts.engine.whisper import EngineConfig, TranscriptionResult, transcribe_file
 from transcripts.models import (
     ACTIVE_JOB_STATUSES,
     JobStatus,
     SourceType,
+    Task,
     Transcript,
     TranscriptionJob,
 )
@@ -79,18 +81,39 @@ class TranscriptionError(Exception):
     """A transcription that cannot be done; str() is a message for the user."""
 
 
-def engine_config() -> EngineConfig:
+def available_models() -> list[str]:
+    """The Whisper models users may choose, the default first."""
+    return list(dict.fromkeys([settings.WHISPER_MODEL, *settings.WHISPER_MODELS]))
+
+
+def engine_config(model: str = "") -> EngineConfig:
     return EngineConfig(
-        model=settings.WHISPER_MODEL,
+        model=model or settings.WHISPER_MODEL,
         device=settings.WHISPER_DEVICE,
         compute_type=settings.WHISPER_COMPUTE_TYPE,
         beam_size=settings.WHISPER_BEAM_SIZE,
         cpu_threads=settings.WHISPER_CPU_THREADS,
         vad_filter=settings.WHISPER_VAD_FILTER,
         cache_dir=Path(settings.MODEL_CACHE_DIR),
-        batched_min_seconds=settings.WHISPER_BATCHED_MIN_SECONDS,
+        decoding=settings.WHISPER_DECODING,
+        batch_size=settings.WHISPER_BATCH_SIZE,
+        language_detector=settings.WHISPER_LANGUAGE_DETECTOR,
         num_workers=max(1, settings.TRANSCRIPTION_CONCURRENCY),
     )
+
+
+def _checked_choices(*, model: str, language: str, task: str) -> tuple[str, str, str]:
+    """(model, language, task) as the engine takes them; TranscriptionError before any work for what cannot be."""
+    models = available_models()
+    model = model.strip() or models[0]
+    if model not in models:
+        raise TranscriptionError(f"Unknown model {model!r}: choose one of {', '.join(models)}.")
+    try:
+        language, task = normalise_language(language), normalise_task(task)
+        check_model_can(model, language=language, task=task, alternatives=models)
+    except LanguageError as exc:
+        raise TranscriptionError(str(exc)) from exc
+    return model, language, task
 
 
 def download_config() -> DownloadConfig:
@@ -123,25 +146,31 @@ def create_job(
     source: str,
     session: ChatSession | None = None,
     language: str = "",
+    task: str = Task.TRANSCRIBE,
+    model: str = "",
     redo: bool = False,
 ) -> TranscriptionJob:
     """Validate a request (a link, or the id of one of the owner's uploads) and record a queued job.
 
-    A link this user already transcribed with the current model gives a job that is done at once with the
-    existing transcript, unless `redo`. Raises TranscriptionError for bad input.
+    `language` is a code or "auto"/"" (detect per chunk); `task` is transcribe or translate (into English);
+    `model` is one of available_models() (default: the first). A link this user already transcribed the same way
+    gives a job that is done at once with the existing transcript, unless `redo`. Raises TranscriptionError for
+    bad input, before any work starts.
     """
     source = source.strip()
     if not source:
         raise TranscriptionError("Give a link to a video or the id of an uploaded file.")
     if session is not None and session.owner_id != owner.pk:
         raise TranscriptionError("Chat session not found.")
+    model, language, task = _checked_choices(model=model, language=language, task=task)
     # The creating process runs the job (runner.submit or `transcribe`), so it is the job's runner from the start:
     # another process starting meanwhile must not take a queued job for an interrupted one.
     fields = {
         "owner": owner,
         "session": session,
-        "language": language.strip(),
-        "model_name": settings.WHISPER_MODEL,
+        "language": language,
+        "task": task,
+        "model_name": model,
         "runner": RUNNER_ID,
     }
     upload = _find_upload(owner, source)
@@ -155,10 +184,11 @@ def create_job(
         raise TranscriptionError(str(exc)) from exc
     host = (urlparse(source).hostname or "").lower()
     source_type = SourceType.YOUTUBE if host in YOUTUBE_HOSTS else SourceType.URL
+    # A transcript made with a detected language is reused; one forced to a language may be the wrong one.
     existing = (
         None
-        if redo
-        else Transcript.objects.filter(owner=owner, source=source, model_name=settings.WHISPER_MODEL).first()
+        if redo or language
+        else Transcript.objects.filter(owner=owner, source=source, model_name=model, task=task).first()
     )
     if existing is not None:
         now = timezone.now()
@@ -199,7 +229,7 @@ def run_job(job_id: uuid.UUID | str) -> TranscriptionJob:
                 logger.exception("Job %s failed", job.id)
                 progress.fail("The transcription failed unexpectedly; the server log has the details.")
             else:
-                progress.done(transcript.id)
+                progress.done(transcript.id, warning=transcript.warning)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         close_old_connections()
@@ -235,16 +265,17 @@ def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: 
         started = time.monotonic()
         result = transcribe_file(
             media_path,
-            engine_config(),
-            language=job.language or None,
-            media_duration=info.duration,
+            engine_config(job.model_name),
+            language=job.language,
+            task=job.task,
             on_progress=lambda percent: progress.update(
                 JobStatus.TRANSCRIBING, "Transcribing", base + percent * (100 - base) / 100
             ),
         )
         job.transcribe_seconds = round(time.monotonic() - started, 3)
+    job.warning = result.warning
     TranscriptionJob.objects.filter(pk=job.pk).update(
-        download_seconds=job.download_seconds, transcribe_seconds=job.transcribe_seconds
+        download_seconds=job.download_seconds, transcribe_seconds=job.transcribe_seconds, warning=result.warning
     )
     if not result.segments:
         raise TranscriptionError("No speech was found in this media.")
@@ -260,6 +291,10 @@ def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title:
             source=job.source,
             source_type=job.source_type,
             language=result.language,
+            languages=result.languages,
+            task=result.task,
+            translation_of=_original_of(job) if result.task == Task.TRANSLATE else None,
+            warning=result.warning,
             duration=round(result.duration, 3),
             model_name=result.model_name,
             text=result.text,
@@ -273,6 +308,16 @@ def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title:
             transcript.remove_files()
             raise
     return transcript
+
+
+def _original_of(job: TranscriptionJob) -> Transcript | None:
+    """The newest transcript of the same media in its own language, which a translation links to."""
+    originals = Transcript.objects.filter(owner_id=job.owner_id, task=Task.TRANSCRIBE)
+    if job.upload_id is not None:
+        originals = originals.filter(jobs__upload_id=job.upload_id)
+    else:
+        originals = originals.filter(source=job.source)
+    return originals.order_by("-created_at").first()
 
 
 def write_transcript_files(transcript: Transcript) -> None:
@@ -289,13 +334,15 @@ async def transcribe(
     source: str,
     session: ChatSession | None = None,
     language: str = "",
+    task: str = Task.TRANSCRIBE,
+    model: str = "",
     redo: bool = False,
 ) -> Transcript:
     """Transcribe from async code (the agent's tool). The event loop stays free; raises TranscriptionError."""
     # sync_to_async (not asyncio.to_thread): progress sent from the worker thread with async_to_sync then runs
     # on this event loop, which the in-memory channel layer needs.
     job = await sync_to_async(_closing_connections(create_job), thread_sensitive=False)(
-        owner=owner, source=source, session=session, language=language, redo=redo
+        owner=owner, source=source, session=session, language=language, task=task, model=model, redo=redo
     )
     if job.is_active:
         job = await sync_to_async(run_job, thread_sensitive=False)(job.id)

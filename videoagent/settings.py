@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
-from videoagent.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+from django.core.exceptions import ImproperlyConfigured
+
+from videoagent.env import database_from_url, env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "accounts",
     "chat",
     "transcripts",
@@ -65,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
+    # Last, as axes asks: it turns a lockout flagged during authenticate() into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "videoagent.urls"
@@ -122,6 +128,35 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login throttling (django-axes), for the login page and the admin's alike: after LOGIN_FAILURE_LIMIT failed
+# passwords for one username from one address, that pair is refused (even with the right password) until
+# LOGIN_COOLOFF_MINUTES have passed since the last failure, or an administrator unlocks it (admin "Access
+# attempts", or `manage.py axes_reset_username NAME`). Keying on the pair means nobody elsewhere can lock a
+# user out; the price is that one address gets LOGIN_FAILURE_LIMIT tries per username.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked pair before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be at least 1")
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lock are not counted, so the lock ends when announced; otherwise a user who keeps trying
+# the right password would stay locked for as long as they keep trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+# The client address is the socket's peer (REMOTE_ADDR) unless TRUSTED_PROXY_HEADER names the header a reverse
+# proxy in front of the app sets (X-Forwarded-For, X-Real-IP). Never trust one by default: without such a proxy
+# any client can send X-Forwarded-For itself, make up a new address for every attempt and never be locked.
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "").strip()
+if TRUSTED_PROXY_HEADER and not (TRUSTED_PROXY_HEADER.isascii() and TRUSTED_PROXY_HEADER.replace("-", "").isalnum()):
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_HEADER={TRUSTED_PROXY_HEADER!r}: give a header name like X-Real-IP")
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip_address"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -161,6 +196,7 @@ RESPONSE_TIMEOUT_SECONDS = env_float("RESPONSE_TIMEOUT_SECONDS", 300.0)
 GREETING_TIMEOUT_SECONDS = env_float("GREETING_TIMEOUT_SECONDS", 30.0)
 SESSION_TTL_SECONDS = env_float("SESSION_TTL_SECONDS", 3600.0)
 CLEANUP_INTERVAL_SECONDS = env_float("CLEANUP_INTERVAL_SECONDS", 300.0)
+# A chat holds one message in progress and at most QUEUE_MAX_SIZE waiting; more are refused, not saved.
 QUEUE_MAX_SIZE = env_int("QUEUE_MAX_SIZE", 10)
 GRACEFUL_SHUTDOWN_TIMEOUT = env_float("GRACEFUL_SHUTDOWN_TIMEOUT", 2.0)
 
@@ -169,12 +205,32 @@ GRACEFUL_SHUTDOWN_TIMEOUT = env_float("GRACEFUL_SHUTDOWN_TIMEOUT", 2.0)
 AGENT_MODEL = env_str("AGENT_MODEL", "")
 AGENT_MAX_TURNS = env_int("AGENT_MAX_TURNS", 30)
 AGENT_MAX_SESSIONS = env_int("AGENT_MAX_SESSIONS", 50)
+# One user may keep this many agents (CLI processes); one more stops their oldest idle one (0: no per-user cap).
+AGENT_MAX_SESSIONS_PER_USER = env_int("AGENT_MAX_SESSIONS_PER_USER", 3)
+# An agent whose chat has had no tab open this long is stopped (the chat resumes from the database).
+AGENT_IDLE_DISCONNECTED_SECONDS = env_float("AGENT_IDLE_DISCONNECTED_SECONDS", 120.0)
 AGENT_MAX_RETRIES = env_int("AGENT_MAX_RETRIES", 2)
 AGENT_API_TIMEOUT_SECONDS = env_float("AGENT_API_TIMEOUT_SECONDS", 120.0)
 CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 20_000)
+# Messages one user may send a minute, across their chats and tabs: each costs model calls (0: no limit).
+CHAT_MESSAGES_PER_MINUTE = env_int("CHAT_MESSAGES_PER_MINUTE", 20)
+if min(AGENT_MAX_SESSIONS_PER_USER, CHAT_MESSAGES_PER_MINUTE) < 0 or AGENT_IDLE_DISCONNECTED_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "AGENT_MAX_SESSIONS_PER_USER and CHAT_MESSAGES_PER_MINUTE must be 0 or more, "
+        "AGENT_IDLE_DISCONNECTED_SECONDS more than 0"
+    )
 
 # Transcription (faster-whisper + yt-dlp).
-WHISPER_MODEL = env_str("WHISPER_MODEL", "tiny.en")
+# The models users may choose; the first is the default. `base` (bundled, multilingual) hears every language;
+# `tiny.en` (bundled) is the fast English-only choice. WHISPER_MODEL, when set, is put first.
+WHISPER_MODEL = env_str("WHISPER_MODEL") or env_list("WHISPER_MODELS", ["base"])[0]
+WHISPER_MODELS = list(dict.fromkeys([WHISPER_MODEL, *env_list("WHISPER_MODELS", ["base", "tiny.en"])]))
+# "batched" (BatchedInferencePipeline over the speech chunks) or "sequential" (the classic decoder over the same
+# chunks, not conditioned on its previous text); bench/transcription.py compares them.
+WHISPER_DECODING = env_choice("WHISPER_DECODING", "batched", ("batched", "sequential"))
+WHISPER_BATCH_SIZE = env_int("WHISPER_BATCH_SIZE", 8)
+# A multilingual model that listens for other languages when an English-only model transcribes ("" turns it off).
+WHISPER_LANGUAGE_DETECTOR = env_str("WHISPER_LANGUAGE_DETECTOR", "base")
 WHISPER_DEVICE = env_str("WHISPER_DEVICE", "auto")
 WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "")  # empty: int8 on CPU, float16 on CUDA
 WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 5)
@@ -203,5 +259,3 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-# Media at least this long goes through faster-whisper's BatchedInferencePipeline (faster on long media).
-WHISPER_BATCHED_MIN_SECONDS = env_float("WHISPER_BATCHED_MIN_SECONDS", 120.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
@@ -44,6 +45,12 @@ def one_of_each(alice) -> list[object]:
             owner=alice, source="https://example.com/a.mp4", source_type=SourceType.URL, transcript=transcript
         ),
         upload,
+        # django-axes' login throttling records, read-only: an administrator unlocks by deleting an attempt.
+        AccessAttempt.objects.create(
+            username="alice", ip_address="192.0.2.1", user_agent="test", failures_since_start=5, path_info="/login/"
+        ),
+        AccessLog.objects.create(username="alice", ip_address="192.0.2.1", user_agent="test", path_info="/login/"),
+        AccessFailureLog.objects.create(username="alice", ip_address="192.0.2.1", user_agent="test"),
     ]
 
 
@@ -76,8 +83,9 @@ def test_every_change_page_renders(admin_client, one_of_each):
 
 
 def test_add_pages_render_where_adding_is_allowed(admin_client, one_of_each):
-    # Tokens, jobs and uploads come from their own services (a token's secret is shown once, on its owner's page).
-    no_add = {ApiToken, TranscriptionJob, Upload}
+    # Tokens, jobs and uploads come from their own services (a token's secret is shown once, on its owner's page);
+    # login attempts and logs are written by django-axes only.
+    no_add = {ApiToken, TranscriptionJob, Upload, AccessAttempt, AccessLog, AccessFailureLog}
     for model in admin.site._registry:
         response = admin_client.get(admin_url(model, "add"))
         assert response.status_code == (403 if model in no_add else 200), model

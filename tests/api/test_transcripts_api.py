@@ -48,7 +48,7 @@ def test_one_transcript_comes_with_text_and_segments(alice_api, alice):
     transcript = TranscriptFactory(owner=alice)
     body = alice_api.get(f"/api/transcripts/{transcript.pk}").json()
     assert body["text"] == transcript.text
-    assert body["segments"] == [{"start": 0.0, "end": 11.0, "text": transcript.text}]
+    assert body["segments"] == [{"start": 0.0, "end": 11.0, "text": transcript.text, "language": "", "words": []}]
 
 
 def test_a_missing_transcript_is_a_404(alice_api):

@@ -82,4 +82,4 @@ async def receive_until(communicator: WebsocketCommunicator, predicate, timeout:
 
 
 # The local media server and its files, shared with the transcription tests.
-from tests.transcripts.conftest import media_dir, media_server  # noqa: E402, F401
+from tests.transcripts.conftest import make_upload, media_dir, media_server  # noqa: E402, F401

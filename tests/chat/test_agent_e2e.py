@@ -80,3 +80,30 @@ async def test_a_link_is_transcribed_through_the_agent(alice, fake_api, registry
     assert not seen & BUILT_IN_TOOLS
     # Besides ours the CLI only declares an inert placeholder for its deferred-tool mechanism.
     assert seen - OUR_TOOLS <= {"DeferredToolPlaceholder"}
+
+
+async def test_the_agent_passes_language_and_task_to_the_transcription(
+    alice, fake_api, registry, media_server, settings
+):
+    settings.ALLOW_PRIVATE_URLS = True
+    url = f"{media_server}/german.mp4"
+    fake_api.add(
+        text("Hi!"),
+        tool_use("transcribe_video", {"source": url, "language": "de", "task": "translate"}),
+        lambda body: text("Done. " + last_tool_result(body)),
+    )
+    session = await database_sync_to_async(ChatSessionFactory)(owner=alice)
+    communicator = await communicator_for(session.id, alice)
+    await communicator.connect()
+    await receive_until(communicator, agent_message)
+
+    await communicator.send_json_to({"type": "message", "text": f"translate {url} into English"})
+    answer = (await receive_until(communicator, agent_message, timeout=180))[-1]["content"]
+    await communicator.disconnect()
+
+    transcript = await Transcript.objects.aget(session=session)
+    job = await transcript.jobs.aget()
+    assert (job.language, job.task, transcript.task) == ("de", "translate", "translate")
+    assert "translated into English" in answer
+    english = set(transcript.text.lower().replace(",", " ").replace(".", " ").split())
+    assert len({"software", "documentation", "copy", "charge", "person", "rights"} & english) >= 2, transcript.text

@@ -66,3 +66,17 @@ async def test_transcribe_video_refuses_another_users_upload(alice, bob):
     )
     reply = await tools_for(alice)["transcribe_video"]({"source": str(upload.id)})
     assert reply["is_error"] and "No upload with that id" in reply_text(reply)
+
+
+@pytest.mark.slow
+async def test_transcribe_video_puts_the_english_only_models_warning_first(alice, make_upload):
+    upload = await database_sync_to_async(make_upload)(alice, "german.mp4")
+    reply = await tools_for(alice)["transcribe_video"]({"source": str(upload.id), "model": "tiny.en"})
+    assert reply_text(reply).startswith("WARNING, tell the user: Speech in German (de) was heard")
+
+
+async def test_transcribe_video_refuses_what_the_model_cannot_do_before_any_work(alice):
+    reply = await tools_for(alice)["transcribe_video"](
+        {"source": "https://example.com/v.mp4", "model": "tiny.en", "language": "fr"}
+    )
+    assert reply.get("is_error") and "understands only English, not French (fr)" in reply_text(reply)

@@ -77,3 +77,25 @@ def test_deleting_needs_a_post_with_the_csrf_token(alice, alice_client):
     strict.force_login(alice)
     assert strict.post(f"/library/{transcript.pk}/delete/").status_code == 403
     assert Transcript.objects.filter(pk=transcript.pk).exists()
+
+
+def test_a_transcript_in_several_languages_shows_them_its_warning_and_its_translation(alice_client, alice):
+    original = TranscriptFactory(
+        owner=alice,
+        title="Lizenz",
+        language="multiple",
+        languages=["en", "de"],
+        segments=[
+            {"start": 0.0, "end": 2.0, "text": "Permission is hereby granted", "language": "en", "words": []},
+            {"start": 31.0, "end": 33.0, "text": "Hiermit wird unentgeltlich", "language": "de", "words": []},
+        ],
+        warning="Speech in German (de) was heard <b>here</b>",
+    )
+    translation = TranscriptFactory(owner=alice, title="Licence (English)", task="translate", translation_of=original)
+
+    content = alice_client.get(f"/library/{original.pk}/").content.decode()
+    assert "several: en, de" in content and '<span lang="de">Hiermit wird unentgeltlich</span>' in content
+    assert "Speech in German (de) was heard &lt;b&gt;here&lt;/b&gt;" in content  # escaped, never markup
+    content = alice_client.get(f"/library/{translation.pk}/").content.decode()
+    assert f'into English, of <a href="/library/{original.pk}/">Lizenz</a>' in content
+    assert "⚠ warning" in alice_client.get("/library/").content.decode()

@@ -25,6 +25,9 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "random.mp4").write_bytes(bytes(range(256)) * 64)
     (directory / "empty.mp4").write_bytes(b"")
     (directory / "jfk.flac").write_bytes((TEST_DATA / "jfk.flac").read_bytes())
+    (directory / "multilingual.mp3").write_bytes((TEST_DATA / "multilingual.mp3").read_bytes())
+    media.cut_mp4(directory / "multilingual.mp3", directory / "german.mp4", start=media.MULTILINGUAL_ENGLISH_SECONDS)
+    media.spoken_mp4(list(media.LANGUAGE_SWITCH), directory / "language-switch.mp4")
     # A page with two videos: yt-dlp's generic extractor reads it as a playlist.
     (directory / "playlist.html").write_text(
         "<html><body><video src='speech.mp4'></video><video src='silent.mp4'></video></body></html>"
@@ -55,6 +58,13 @@ class _MediaHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+@pytest.fixture(scope="session")
+def long_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Over three minutes of English speech with pauses between paragraphs, as in a talk."""
+    parts = [("en-us", text) for text in media.LONG_PARAGRAPHS * 2 + media.LONG_PARAGRAPHS[:2]]
+    return media.spoken_mp4(parts, tmp_path_factory.mktemp("long") / "long.mp4", pause_seconds=1.5)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 SRT: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line between cues.
 VTT: a `WEBVTT` header line, a blank line, then cues with `HH:MM:SS.mmm --> HH:MM:SS.mmm`.
+Both use subtitle-sized cues cut from the segments' words (subtitles.py); JSON keeps the segments with their words.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from transcripts.engine.subtitles import build_cues
 
 FORMATS: dict[str, str] = {
     "txt": "text/plain; charset=utf-8",
@@ -30,18 +33,10 @@ def timestamp(seconds: float, *, decimal_marker: str) -> str:
 
 
 def _cues(segments: Iterable[Segment], decimal_marker: str) -> list[tuple[str, str]]:
-    cues = []
-    for segment in segments:
-        text = " ".join(str(segment["text"]).split())
-        if not text:
-            continue
-        # A cue must not end before it starts; Whisper occasionally emits zero-length segments.
-        start = float(segment["start"])
-        end = max(float(segment["end"]), start)
-        times = f"{timestamp(start, decimal_marker=decimal_marker)} --> {timestamp(end, decimal_marker=decimal_marker)}"
-        # "-->" inside a cue's text would end the cue early in VTT parsers.
-        cues.append((times, text.replace("-->", "->")))
-    return cues
+    def stamp(seconds: float) -> str:
+        return timestamp(seconds, decimal_marker=decimal_marker)
+
+    return [(f"{stamp(cue.start)} --> {stamp(cue.end)}", cue.text) for cue in build_cues(segments)]
 
 
 def to_srt(segments: Iterable[Segment]) -> str:
@@ -59,7 +54,14 @@ def to_text(text: str) -> str:
 
 
 def render_transcript(
-    fmt: str, *, title: str, language: str, duration: float, segments: list[dict[str, Any]], text: str
+    fmt: str,
+    *,
+    title: str,
+    language: str,
+    duration: float,
+    segments: list[dict[str, Any]],
+    text: str,
+    languages: list[str] | None = None,
 ) -> str:
     """The transcript in one of FORMATS; ValueError for an unknown format."""
     if fmt == "txt":
@@ -72,9 +74,19 @@ def render_transcript(
         document = {
             "title": title,
             "language": language,
+            "languages": languages or ([language] if language else []),
             "duration": duration,
             "text": text,
-            "segments": [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in segments],
+            "segments": [
+                {
+                    "start": s["start"],
+                    "end": s["end"],
+                    "text": s["text"],
+                    "language": s.get("language") or language,
+                    "words": s.get("words", []),
+                }
+                for s in segments
+            ],
         }
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.test.utils import override_settings
 
 from transcripts import progress, services
 from transcripts.engine.formats import FORMATS
@@ -24,17 +23,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("source", help="a local audio/video file or an http(s) link")
-        parser.add_argument("--model", help="Whisper model (default: the WHISPER_MODEL setting)")
+        parser.add_argument("--model", default="", help="a Whisper model of WHISPER_MODELS (default: the first)")
         parser.add_argument("--format", choices=list(FORMATS), default="txt")
-        parser.add_argument("--language", default="", help="language code; default: detect")
+        parser.add_argument("--language", default="", help="language code such as en or de; default: detect")
+        parser.add_argument(
+            "--task", choices=["transcribe", "translate"], default="transcribe", help="translate: into English"
+        )
         parser.add_argument("--output", "-o", help="write the transcript here instead of standard output")
         parser.add_argument("--user", help="store the transcript in this user's library (default: a system user)")
         parser.add_argument("--redo", action="store_true", help="transcribe a link again even if already done")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        overrides = {"WHISPER_MODEL": options["model"]} if options["model"] else {}
-        with override_settings(**overrides):
-            transcript = self._transcribe(options)
+        transcript = self._transcribe(options)
         content = export_transcript(transcript, options["format"]).content
         if options["output"]:
             Path(options["output"]).write_text(content, encoding="utf-8")
@@ -58,7 +58,14 @@ class Command(BaseCommand):
                 )
             source = str(upload.id)
         try:
-            job = services.create_job(owner=owner, source=source, language=options["language"], redo=options["redo"])
+            job = services.create_job(
+                owner=owner,
+                source=source,
+                language=options["language"],
+                task=options["task"],
+                model=options["model"],
+                redo=options["redo"],
+            )
             original_send = progress.send_event
             progress.send_event = self._progress_bar(original_send)
             try:
@@ -73,6 +80,8 @@ class Command(BaseCommand):
         self.stderr.write("")
         if job.status == JobStatus.FAILED:
             raise CommandError(job.error)
+        if job.warning:
+            self.stderr.write(self.style.WARNING(f"Warning: {job.warning}"))
         return Transcript.objects.get(pk=job.transcript_id)
 
     def _owner(self, username: str | None) -> Any:
