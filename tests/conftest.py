@@ -27,6 +27,7 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 def isolated_storage(settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AGENT_HOME_DIR = tmp_path / "agent"
+    settings.JOB_WORK_DIR = tmp_path / "work"
     return tmp_path
 
 

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -218,7 +217,8 @@ def run_job(job_id: uuid.UUID | str) -> TranscriptionJob:
     if not job.is_active:
         return job
     TranscriptionJob.objects.filter(pk=job.pk).update(runner=RUNNER_ID)
-    workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-"))
+    workdir = job_work_dir(job.id)
+    workdir.mkdir(parents=True, exist_ok=True)
     try:
         with ProgressReporter(job) as progress:
             try:
@@ -390,6 +390,41 @@ def create_document(
         )
         write_transcript_files(transcript)
     return transcript
+
+
+def job_work_dir(job_id: uuid.UUID | str) -> Path:
+    """The job's own scratch folder under the data directory (removed when the job ends, or by the sweep)."""
+    return Path(settings.JOB_WORK_DIR) / f"job-{job_id}"
+
+
+def sweep_work_dirs() -> int:
+    """Remove the scratch folders of jobs that are not running (killed mid-download, or long gone).
+
+    Run after recover_interrupted_jobs at start-up: a folder of an active job belongs to a live process (here or on
+    another host sharing the data directory) and is left alone.
+    """
+    root = Path(settings.JOB_WORK_DIR)
+    if not root.is_dir():
+        return 0
+    folders = {path.name.removeprefix("job-"): path for path in root.glob("job-*") if path.is_dir()}
+    valid_ids = []
+    for name in folders:
+        try:
+            valid_ids.append(uuid.UUID(name))
+        except ValueError:
+            continue
+    active = {
+        str(job_id)
+        for job_id in TranscriptionJob.objects.filter(id__in=valid_ids, status__in=ACTIVE_JOB_STATUSES).values_list(
+            "id", flat=True
+        )
+    }
+    removed = [path for name, path in folders.items() if name not in active]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    if removed:
+        logger.warning("Removed the work files of %d job(s) that no longer run", len(removed))
+    return len(removed)
 
 
 def recover_interrupted_jobs() -> int:

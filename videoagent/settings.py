@@ -23,6 +23,9 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
 MODEL_CACHE_DIR = DATA_DIR / "models"
 AGENT_HOME_DIR = DATA_DIR / "agent"
+# A job's scratch files (a download in progress) live here, one folder per job; a start-up sweep removes the
+# folders of jobs that no longer run, so a crash never leaves partial downloads behind for good.
+JOB_WORK_DIR = DATA_DIR / "work"
 
 
 def _load_or_create_secret_key() -> str:

@@ -14,9 +14,10 @@ def on_server_start() -> None:
     # Tests import the ASGI application many times against a test database; they call this themselves.
     if os.environ.get("VIDEOAGENT_SKIP_STARTUP") == "1":
         return
-    from transcripts.services import recover_interrupted_jobs
+    from transcripts.services import recover_interrupted_jobs, sweep_work_dirs
 
     try:
         recover_interrupted_jobs()
+        sweep_work_dirs()
     except DatabaseError:
         logger.warning("Could not check for interrupted jobs (has `manage.py migrate` run?)", exc_info=True)

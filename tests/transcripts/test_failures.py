@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from transcripts import services
 from transcripts.models import JobStatus, Transcript, TranscriptionJob
@@ -14,7 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def leftover_job_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("job-*")}
+    """Job folders in the work directory and, as before jobs had one there, in the system's temporary directory."""
+    folders = [*Path(settings.JOB_WORK_DIR).glob("job-*"), *Path(tempfile.gettempdir()).glob("job-*")]
+    return {p.name for p in folders}
 
 
 def assert_nothing_left_behind(before: set[str]) -> None:
@@ -79,3 +83,28 @@ def test_unsupported_sources_are_refused_before_a_job_exists(alice, source, erro
     with pytest.raises(services.TranscriptionError, match=error):
         services.create_job(owner=alice, source=source)
     assert not TranscriptionJob.objects.exists()
+
+
+def test_a_killed_downloads_work_files_are_gone_after_a_restart(alice, settings, monkeypatch):
+    from videoagent.startup import on_server_start
+
+    gone = f"{socket.gethostname()}:999999:1"  # a process of this host that no longer runs
+    killed = TranscriptionJob.objects.create(
+        owner=alice, source="https://example.com/v", status=JobStatus.DOWNLOADING, runner=gone
+    )
+    running = TranscriptionJob.objects.create(
+        owner=alice, source="https://example.com/w", status=JobStatus.DOWNLOADING, runner=services.RUNNER_ID
+    )
+    for job in (killed, running):
+        services.job_work_dir(job.id).mkdir(parents=True)
+        (services.job_work_dir(job.id) / "media.webm.part").write_bytes(b"partial")
+    stray = Path(settings.JOB_WORK_DIR) / "job-not-a-uuid"
+    stray.mkdir()
+
+    monkeypatch.delenv("VIDEOAGENT_SKIP_STARTUP")
+    on_server_start()  # what Daphne does when it imports the ASGI application
+
+    killed.refresh_from_db()
+    assert killed.status == JobStatus.FAILED and "Interrupted" in killed.error
+    assert not services.job_work_dir(killed.id).exists() and not stray.exists()
+    assert (services.job_work_dir(running.id) / "media.webm.part").exists()  # a live job keeps its files
