@@ -57,6 +57,7 @@ UPLOAD_REFERENCE = re.compile(r"^(?:upload:)?\s*([0-9a-fA-F-]{32,36})$")
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"}
 DOCUMENT_MAX_CHARS = 2_000_000
 INTERRUPTED_ERROR = "Interrupted (server restarted) before this transcription finished. Please try again."
+STOPPED_ERROR = "Interrupted: the server was stopped before this transcription finished. Please try again."
 T = TypeVar("T")
 
 
@@ -425,6 +426,16 @@ def sweep_work_dirs() -> int:
     if removed:
         logger.warning("Removed the work files of %d job(s) that no longer run", len(removed))
     return len(removed)
+
+
+def interrupt_own_jobs() -> int:
+    """Mark the unfinished jobs of this process failed, when it stops (their threads end with the process)."""
+    count = TranscriptionJob.objects.filter(runner=RUNNER_ID, status__in=ACTIVE_JOB_STATUSES).update(
+        status=JobStatus.FAILED, stage="Failed", error=STOPPED_ERROR, finished_at=timezone.now()
+    )
+    if count:
+        logger.warning("Marked %d unfinished transcription job(s) as interrupted", count)
+    return count
 
 
 def recover_interrupted_jobs() -> int:

@@ -14,6 +14,9 @@ def on_server_start() -> None:
     # Tests import the ASGI application many times against a test database; they call this themselves.
     if os.environ.get("VIDEOAGENT_SKIP_STARTUP") == "1":
         return
+    from videoagent.shutdown import install_for_daphne
+
+    install_for_daphne()
     from transcripts.services import recover_interrupted_jobs, sweep_work_dirs
 
     try:

@@ -108,3 +108,17 @@ def test_a_killed_downloads_work_files_are_gone_after_a_restart(alice, settings,
     assert killed.status == JobStatus.FAILED and "Interrupted" in killed.error
     assert not services.job_work_dir(killed.id).exists() and not stray.exists()
     assert (services.job_work_dir(running.id) / "media.webm.part").exists()  # a live job keeps its files
+
+
+def test_a_stopping_server_marks_only_its_own_unfinished_jobs_interrupted(alice):
+    own = TranscriptionJob.objects.create(
+        owner=alice, source="https://example.com/a", status=JobStatus.TRANSCRIBING, runner=services.RUNNER_ID
+    )
+    other = TranscriptionJob.objects.create(
+        owner=alice, source="https://example.com/b", status=JobStatus.TRANSCRIBING, runner="other-host:1:1"
+    )
+    assert services.interrupt_own_jobs() == 1
+    own.refresh_from_db()
+    other.refresh_from_db()
+    assert own.status == JobStatus.FAILED and own.error == services.STOPPED_ERROR
+    assert other.status == JobStatus.TRANSCRIBING

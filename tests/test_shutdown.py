@@ -1,0 +1,57 @@
+"""SIGTERM to a real Daphne with a live agent: it stops in order, within the bound, and leaves no CLI behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.fake_anthropic import text
+from tests.live_server import alive, daphne_server, descendants
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+GRACEFUL_SHUTDOWN_TIMEOUT = 2.0
+# A logged-in browser session and one chat of that user, made in the server's own database.
+MAKE_SESSION = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from chat.models import ChatSession
+user = get_user_model().objects.create_user("alice", password="a long enough password")
+session = SessionStore()
+session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: user.get_session_auth_hash()})
+session.create()
+print(session.session_key, ChatSession.objects.create(owner=user).pk)
+"""
+
+
+def test_sigterm_stops_the_agents_and_exits_within_the_bound(tmp_path: Path):
+    with daphne_server(tmp_path, GRACEFUL_SHUTDOWN_TIMEOUT=str(GRACEFUL_SHUTDOWN_TIMEOUT)) as server:
+        server.fake.add(text("Hi! Send me a video."))
+        session_key, chat_id = server.manage("shell", "-c", MAKE_SESSION).splitlines()[-1].split()
+        socket_url = server.url.replace("http://", "ws://") + f"/ws/chat/{chat_id}/"
+        with connect(socket_url, origin=server.url, additional_headers={"Cookie": f"sessionid={session_key}"}) as ws:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                event = json.loads(ws.recv(timeout=60))
+                if event["type"] == "message" and event["role"] == "agent":
+                    break
+            assert event.get("content") == "Hi! Send me a video.", event
+            agent_processes = descendants(server.process.pid)
+            assert agent_processes, "the agent's CLI process should be running"
+
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            server.process.wait(timeout=GRACEFUL_SHUTDOWN_TIMEOUT + 10)
+            elapsed = time.monotonic() - started
+
+        log = server.log_path.read_text()
+        assert elapsed <= GRACEFUL_SHUTDOWN_TIMEOUT + 5, log
+        time.sleep(0.5)  # the CLI's own children may take a moment to see their parent gone
+        assert not [pid for pid in agent_processes if alive(pid)], log
+        assert "Shutting down: stopping agents" in log
