@@ -81,6 +81,7 @@ class JobStatus(models.TextChoices):
     TRANSCRIBING = "transcribing"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.DOWNLOADING, JobStatus.TRANSCRIBING)
@@ -103,6 +104,7 @@ class TranscriptionJob(models.Model):
     percent = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     warning = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False, help_text="The owner asked to stop it; the runner stops.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

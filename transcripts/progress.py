@@ -1,8 +1,9 @@
 """Live job progress (paperless-ngx's pattern): a reporter that always sends a first and a last event.
 
-Events go through the channel layer to the job's group and, for a chat's job, to the chat's group, so the
-websocket shows progress whichever process runs the job. The job row is updated too (throttled), so REST
-clients and a reloaded page see the same state.
+Events go through the channel layer to the job's group, the owner's jobs group (the jobs page) and, for a chat's
+job, to the chat's group, so the websocket shows progress whichever process runs the job. The job row is updated
+too (throttled), so REST clients and a reloaded page see the same state. The reporter is also where a running job
+learns that its owner cancelled it: each step checks (at most once a second) and raises JobCancelled.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from transcripts.models import JobStatus, TranscriptionJob
 logger = logging.getLogger(__name__)
 
 MIN_INTERVAL_SECONDS = 0.25  # at most a few progress events per second
+CANCEL_CHECK_SECONDS = 1.0  # how often a running job looks for its owner's cancel request
+
+
+class JobCancelled(Exception):
+    """The owner cancelled the job while it ran."""
+
+
+def jobs_group(owner_id: object) -> str:
+    """Every job of one user: the jobs page listens here."""
+    return f"jobs_user_{owner_id}"
 
 
 def send_event(groups: list[str], event: JobProgressEvent) -> None:
@@ -40,13 +51,17 @@ class ProgressReporter:
 
     def __init__(self, job: TranscriptionJob) -> None:
         self.job = job
-        self.groups = [job_group(job.id)] + ([chat_group(job.session_id)] if job.session_id else [])
+        self.groups = [job_group(job.id), jobs_group(job.owner_id)]
+        if job.session_id:
+            self.groups.append(chat_group(job.session_id))
         self.percent = 0.0
         self.status = JobStatus(job.status)
         self.stage = job.stage or "Queued"
         self.finished = False
         self._last_sent = 0.0
         self._unsent = False  # a throttled step whose value nobody has seen yet
+        self._cancel_checked = float("-inf")  # the first step always looks
+        self.cancel_seen = False
 
     def __enter__(self) -> ProgressReporter:
         self.job.started_at = timezone.now()
@@ -64,6 +79,7 @@ class ProgressReporter:
 
         The throttle never loses a stage's latest value: a step it held back is sent before the next stage starts.
         """
+        self.raise_if_cancelled()
         force = status != self.status or stage != self.stage
         if force:
             self._flush()
@@ -78,19 +94,43 @@ class ProgressReporter:
         message = f"Transcript ready. Warning: {warning}" if warning else "Transcript ready"
         self._emit(message, force=True, transcript_id=transcript_id)
 
+    def raise_if_cancelled(self) -> None:
+        """JobCancelled if the owner asked to stop this job (checked at most once a CANCEL_CHECK_SECONDS)."""
+        now = time.monotonic()
+        if self.cancel_seen or now - self._cancel_checked < CANCEL_CHECK_SECONDS:
+            if self.cancel_seen:
+                raise JobCancelled
+            return
+        self._cancel_checked = now
+        if TranscriptionJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            self.cancel_seen = True
+            raise JobCancelled
+
+    def announce(self, message: str) -> None:
+        """Send the job's current state as it is in the database (for a change made outside a run)."""
+        self.finished, self.percent = True, self.job.percent
+        self._emit(message, force=True, save=False)
+
+    def cancelled(self) -> None:
+        self._unsent = False
+        self.status, self.stage, self.finished = JobStatus.CANCELLED, "Cancelled", True
+        self.job.error = ""
+        self._emit("Cancelled", force=True)
+
     def fail(self, error: str) -> None:
         self._flush()
         self.status, self.stage, self.finished = JobStatus.FAILED, "Failed", True
         self.job.error = error
         self._emit(error, force=True)
 
-    def _emit(self, message: str, *, force: bool, transcript_id: str | None = None) -> None:
+    def _emit(self, message: str, *, force: bool, transcript_id: str | None = None, save: bool = True) -> None:
         now = time.monotonic()
         if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
             self._unsent = True
             return
         self._last_sent, self._unsent = now, False
-        self._save(transcript_id)
+        if save:
+            self._save(transcript_id)
         event: JobProgressEvent = {
             "type": "job.progress",
             "job_id": str(self.job.id),

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils.text import slugify
 
 from transcripts.engine.formats import FORMATS, render_transcript
-from transcripts.models import Transcript, TranscriptionJob
+from transcripts.models import JobStatus, Transcript, TranscriptionJob
 
 EXPORT_FORMATS = ("txt", "srt", "vtt", "json")
 FILENAME_STEM_MAX = 80
@@ -38,6 +38,17 @@ def get_transcript_for(*, owner: AbstractBaseUser, transcript_id: str) -> Transc
 
 def jobs_for(*, owner: AbstractBaseUser) -> QuerySet[TranscriptionJob]:
     return TranscriptionJob.objects.filter(owner=owner).order_by("-created_at")
+
+
+def jobs_with_queue_positions(*, owner: AbstractBaseUser, limit: int) -> list[TranscriptionJob]:
+    """The owner's newest jobs; a queued one has `queue_position` (1 = next), counted over every user's queue."""
+    jobs = list(jobs_for(owner=owner).select_related("transcript")[:limit])
+    if any(job.status == JobStatus.QUEUED for job in jobs):
+        queue = TranscriptionJob.objects.filter(status=JobStatus.QUEUED).order_by("created_at")
+        positions = {job_id: index for index, job_id in enumerate(queue.values_list("id", flat=True)[:10_000], 1)}
+        for job in jobs:
+            job.queue_position = positions.get(job.id)
+    return jobs
 
 
 def get_job_for(*, owner: AbstractBaseUser, job_id: uuid.UUID | str) -> TranscriptionJob:

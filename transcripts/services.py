@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
@@ -45,10 +46,10 @@ from transcripts.models import (
     Transcript,
     TranscriptionJob,
 )
-from transcripts.progress import ProgressReporter
-from transcripts.selectors import export_transcript
+from transcripts.progress import JobCancelled, ProgressReporter
+from transcripts.selectors import export_transcript, get_job_for
 from uploads.models import Upload
-from uploads.services import sanitise_original_name
+from uploads.services import UploadRejectedError, sanitise_original_name, store_upload
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,73 @@ def submit_job(job: TranscriptionJob) -> None:
         runner.submit(run_job, job.id)
 
 
+def start_transcriptions(
+    *,
+    owner: AbstractBaseUser,
+    links: list[str],
+    files: list[UploadedFile],
+    model: str = "",
+    language: str = "",
+    task: str = Task.TRANSCRIBE,
+) -> tuple[list[TranscriptionJob], list[str]]:
+    """Start one job per link and per file (the web page's form); returns the jobs and, per refused item, a
+    message naming it. Choices that cannot work at all raise TranscriptionError before anything is stored."""
+    _checked_choices(model=model, language=language, task=task)
+    jobs: list[TranscriptionJob] = []
+    errors: list[str] = []
+    for link in links:
+        try:
+            jobs.append(create_job(owner=owner, source=link, model=model, language=language, task=task))
+        except TranscriptionError as exc:
+            errors.append(f"{link}: {exc}")
+    for uploaded in files:
+        try:
+            upload = store_upload(owner=owner, uploaded_file=uploaded)
+        except UploadRejectedError as exc:
+            errors.append(f"{uploaded.name}: {exc}")
+            continue
+        jobs.append(create_job(owner=owner, source=str(upload.id), model=model, language=language, task=task))
+    for job in jobs:
+        submit_job(job)
+    return jobs, errors
+
+
+def cancel_job(*, owner: AbstractBaseUser, job_id: uuid.UUID | str) -> TranscriptionJob:
+    """Stop one of the owner's queued or running jobs: a job not started yet ends at once, a running one at its
+    next progress step (within about a second). Raises TranscriptionError for a job that has already ended."""
+    job = get_job_for(owner=owner, job_id=job_id)
+    if not job.is_active:
+        raise TranscriptionError("This transcription has already ended.")
+    TranscriptionJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    not_started = TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED, started_at__isnull=True)
+    if not_started.update(status=JobStatus.CANCELLED, stage="Cancelled", finished_at=timezone.now()):
+        job.refresh_from_db()
+        ProgressReporter(job).announce("Cancelled")
+    job.refresh_from_db()
+    return job
+
+
+def retry_job(*, owner: AbstractBaseUser, job_id: uuid.UUID | str) -> TranscriptionJob:
+    """A new job with the same source and choices as one of the owner's failed or cancelled jobs, submitted."""
+    job = get_job_for(owner=owner, job_id=job_id)
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise TranscriptionError("Only a failed or cancelled transcription can be tried again.")
+    if job.source_type == SourceType.UPLOAD and job.upload_id is None:
+        raise TranscriptionError("The uploaded file of this transcription is gone; upload it again.")
+    source = str(job.upload_id) if job.upload_id else job.source
+    new_job = create_job(
+        owner=owner,
+        source=source,
+        session=job.session,
+        language=job.language,
+        task=job.task,
+        model=job.model_name,
+        redo=True,
+    )
+    submit_job(new_job)
+    return new_job
+
+
 def run_job(job_id: uuid.UUID | str) -> TranscriptionJob:
     """Do the job's blocking work. Never raises for bad input: the job ends failed with a readable error."""
     job = TranscriptionJob.objects.select_related("upload").get(pk=job_id)
@@ -223,12 +291,22 @@ def run_job(job_id: uuid.UUID | str) -> TranscriptionJob:
     try:
         with ProgressReporter(job) as progress:
             try:
+                progress.raise_if_cancelled()
                 transcript = _transcribe_job(job, progress, workdir)
+            except JobCancelled:
+                progress.cancelled()
             except (DownloadError, MediaError, TranscriptionError) as exc:
-                progress.fail(str(exc))
+                # yt-dlp wraps what its progress hook raised; a cancel seen there is still a cancel.
+                if progress.cancel_seen:
+                    progress.cancelled()
+                else:
+                    progress.fail(str(exc))
             except Exception:
-                logger.exception("Job %s failed", job.id)
-                progress.fail("The transcription failed unexpectedly; the server log has the details.")
+                if progress.cancel_seen:
+                    progress.cancelled()
+                else:
+                    logger.exception("Job %s failed", job.id)
+                    progress.fail("The transcription failed unexpectedly; the server log has the details.")
             else:
                 progress.done(transcript.id, warning=transcript.warning)
     finally:

@@ -10,6 +10,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from transcripts import selectors
+from transcripts.forms import NewTranscriptionForm
 from transcripts.models import Transcript
 
 PAGE_SIZE = 25
@@ -21,7 +22,7 @@ def library(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.transcripts_for(owner=request.user, query=query), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "transcripts/library.html", {"page": page, "query": query})
+    return render(request, "transcripts/library.html", {"page": page, "query": query, "form": NewTranscriptionForm()})
 
 
 @require_GET

@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("accounts.urls")),
     path("library/", include("transcripts.urls")),
+    path("jobs/", include("transcripts.job_urls")),
     path("", include("chat.urls")),
 ]

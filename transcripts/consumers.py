@@ -1,0 +1,34 @@
+"""The jobs page's websocket: every progress event of the logged-in user's jobs, whichever process runs them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from transcripts.progress import jobs_group
+
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class JobsConsumer(AsyncJsonWebsocketConsumer):
+    group: str | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.group = jobs_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        await self.send_json({"type": "error", "message": "This socket only sends job progress."})
+
+    async def job_progress(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
