@@ -63,10 +63,12 @@ class SessionActor:
         *,
         client_factory: ClientFactory,
         greet: bool = True,
+        owner_id: object = None,
         on_delta: DeltaCallback | None = None,
         on_session_id: SessionIdCallback | None = None,
     ) -> None:
         self.session_id = session_id
+        self.owner_id = owner_id  # the registry caps the agents of one user
         self.client_factory = client_factory
         self.greet = greet
         self.on_delta = on_delta
@@ -82,6 +84,7 @@ class SessionActor:
         self._client: AgentClient | None = None
         self.last_activity: float = time.time()
         self._is_processing = False
+        self._turns_pending = 0
 
     @property
     def is_running(self) -> bool:
@@ -90,6 +93,11 @@ class SessionActor:
     @property
     def is_processing(self) -> bool:
         return self._is_processing
+
+    @property
+    def is_busy(self) -> bool:
+        """A turn is running or waiting for the one before it: stopping the actor now would lose it."""
+        return self._turns_pending > 0
 
     def touch(self) -> None:
         self.last_activity = time.time()
@@ -135,8 +143,12 @@ class SessionActor:
 
     async def process_message(self, message: str) -> str:
         """Send one message and wait for the whole answer (seed 2.6), one turn at a time."""
-        async with self._turn_lock:
-            return await self._process_message(message)
+        self._turns_pending += 1
+        try:
+            async with self._turn_lock:
+                return await self._process_message(message)
+        finally:
+            self._turns_pending -= 1
 
     async def _process_message(self, message: str) -> str:
         if not self._running_event.is_set() or not self.active_task:

@@ -37,6 +37,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except Http404:
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        conversation.tab_opened(self.session)
         await self.channel_layer.group_add(chat_group(self.session.id), self.channel_name)
         await self.send_json(await conversation.history_event(self.session))
         status, message = conversation.current_status(self.session.id)
@@ -45,6 +46,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.session is not None:
+            conversation.tab_closed(self.session)
             await self.channel_layer.group_discard(chat_group(self.session.id), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
@@ -73,7 +75,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if len(text) > settings.CHAT_MESSAGE_MAX_CHARS:
             await self._error(f"The message is too long (limit {settings.CHAT_MESSAGE_MAX_CHARS} characters).")
             return
-        conversation.spawn(conversation.answer(self.session, self.scope["user"], text.strip()))
+        refusal = await conversation.submit(self.session, self.scope["user"], text.strip())
+        if refusal:
+            await self._error(refusal)
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         await self.send_json(event["event"])

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError
+from django.conf import settings
 
-from chat import services
+from chat import limits, services
 from chat.actor import AgentError, ClientFactory, SessionActor
 from chat.agent import build_options, model_service_configured
 from chat.events import AgentStatus, ChatMessageEvent, HistoryEvent, chat_group
@@ -120,9 +122,23 @@ async def _ensure_actor(session: ChatSession, owner: Any, *, greet: bool) -> tup
     return await registry.get_or_create(
         session_id,
         lambda: SessionActor(
-            session_id, client_factory=factory, greet=greet, on_delta=on_delta, on_session_id=on_session_id
+            session_id,
+            client_factory=factory,
+            greet=greet,
+            owner_id=owner.pk,
+            on_delta=on_delta,
+            on_session_id=on_session_id,
         ),
+        owner_id=owner.pk,
     )
+
+
+def tab_opened(session: ChatSession) -> None:
+    registry.attach(str(session.id))
+
+
+def tab_closed(session: ChatSession) -> None:
+    registry.detach(str(session.id))
 
 
 def current_status(session_id: object) -> tuple[AgentStatus, str | None]:
@@ -151,8 +167,61 @@ async def greet_new_chat(session: ChatSession, owner: Any) -> None:
     await broadcast_status(session.id, AgentStatus.READY)
 
 
-async def answer(session: ChatSession, owner: Any, text: str) -> None:
-    """Save the user's message, get the agent's answer, save and broadcast it (seed 5.5)."""
+async def submit(session: ChatSession, owner: Any, text: str) -> str | None:
+    """Answer a user message in the background, or say why it is refused (then nothing is saved or sent)."""
+    if not limits.pending_turns.try_add(session.id):
+        return (
+            f"Too many messages waiting: the agent answers one at a time and at most {settings.QUEUE_MAX_SIZE} "
+            "may wait in a chat. This message was not sent; send it again once the agent has answered."
+        )
+    try:
+        wait = await limits.message_rate.acquire(owner.pk)
+    except BaseException:
+        limits.pending_turns.remove(session.id)
+        raise
+    if wait is not None:
+        limits.pending_turns.remove(session.id)
+        return (
+            f"You are sending messages too fast (at most {settings.CHAT_MESSAGES_PER_MINUTE} a minute). "
+            f"This message was not sent; you can send again in {max(1, math.ceil(wait))} seconds."
+        )
+    session_id = str(session.id)
+    ahead = _last_in_line.get(session_id)
+    in_line = _last_in_line[session_id] = asyncio.get_running_loop().create_future()
+
+    def done(_: object) -> None:  # however the answer ends (this runs even for a task cancelled unstarted)
+        limits.pending_turns.remove(session_id)
+        _mark_in_line(in_line)
+        if _last_in_line.get(session_id) is in_line:
+            del _last_in_line[session_id]
+
+    spawn(answer(session, owner, text, ahead=ahead, in_line=in_line)).add_done_callback(done)
+    return None
+
+
+# A chat's messages reach its agent in the order they were sent. Each message's task waits until the one sent
+# before it is in line at the actor (whose turn lock serves first come, first served), not until it is answered:
+# without this, saves and channel-layer sends finishing out of order reorder a burst of messages.
+_last_in_line: dict[str, asyncio.Future[None]] = {}
+
+
+def _mark_in_line(in_line: asyncio.Future[None] | None) -> None:
+    if in_line is not None and not in_line.done():
+        in_line.set_result(None)
+
+
+async def answer(
+    session: ChatSession,
+    owner: Any,
+    text: str,
+    *,
+    ahead: asyncio.Future[None] | None = None,
+    in_line: asyncio.Future[None] | None = None,
+) -> None:
+    """Save the user's message, get the agent's answer, save and broadcast it (seed 5.5). `ahead` resolves when
+    the message sent before this one is in line at the agent; `in_line` is resolved when this one is."""
+    if ahead is not None:
+        await asyncio.wait([ahead])  # not `await ahead`: cancelling this task must not cancel the shared future
     untitled = not session.title
     await broadcast(session.id, message_event(await _save(session, Message.Role.USER, text)))
     if untitled and session.title:  # the first user message named the chat (seed 4.1)
@@ -163,6 +232,8 @@ async def answer(session: ChatSession, owner: Any, text: str) -> None:
     try:
         actor, _ = await _ensure_actor(session, owner, greet=False)
         await broadcast_status(session.id, AgentStatus.PROCESSING)
+        # No await between these two: process_message joins the actor's line before the next message's task runs.
+        _mark_in_line(in_line)
         reply = await actor.process_message(text)
     except AgentBusyError as exc:
         await broadcast_error(session.id, str(exc))

@@ -1,8 +1,10 @@
-"""Chat fixtures: a fresh actor registry per test, a fake model service, websocket communicators."""
+"""Chat fixtures: a fresh actor registry and message limits per test, a fake model service, a fake agent,
+websocket communicators."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -12,7 +14,9 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
 
+from chat.limits import MessageRate, PendingTurns
 from chat.registry import ActorRegistry
+from tests.chat.fake_client import FakeAgent
 from tests.fake_anthropic import FakeAnthropic
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
@@ -33,6 +37,24 @@ async def registry(monkeypatch) -> AsyncIterator[ActorRegistry]:
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(monkeypatch) -> MessageRate:
+    """This test's own message counts: a rate window in memory, or in Redis under a key prefix of its own."""
+    rate = MessageRate(key_prefix=f"test-{uuid.uuid4().hex}")
+    monkeypatch.setattr("chat.limits.message_rate", rate)
+    monkeypatch.setattr("chat.limits.pending_turns", PendingTurns())
+    return rate
+
+
+@pytest.fixture
+def fake_agent(monkeypatch, registry) -> FakeAgent:
+    """Every agent the chat starts is a FakeClient (no CLI, no model service): fast tests of the chat's limits."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    agent = FakeAgent()
+    monkeypatch.setattr("chat.conversation.make_client_factory", agent.client_factory)
+    return agent
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from claude_agent_sdk import AssistantMessage, ResultMessage, TextBlock
@@ -45,3 +45,37 @@ class FakeClient:
         yield ResultMessage(
             subtype="success", duration_ms=1, duration_api_ms=1, is_error=False, num_turns=1, session_id="fake-session"
         )
+
+
+class GatedClient(FakeClient):
+    """A FakeClient that holds each answer until `gate` is set, so a test decides when turns finish."""
+
+    def __init__(self, gate: asyncio.Event, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate = gate
+
+    async def receive_response(self) -> AsyncIterator[Any]:
+        await self.gate.wait()
+        async for message in super().receive_response():
+            yield message
+
+
+class FakeAgent:
+    """Stands in for every agent CLI the chat starts (see the `fake_agent` fixture); answers flow while `gate` is
+    set, and `clients` are all the clients started, in order."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.clients: list[GatedClient] = []
+
+    def client_factory(self, **kwargs: Any) -> Callable[[], GatedClient]:
+        def start() -> GatedClient:
+            self.clients.append(GatedClient(self.gate))
+            return self.clients[-1]
+
+        return start
+
+    def user_prompts(self) -> list[str]:
+        """What reached the model, greetings left out."""
+        return [p for c in self.clients for p in c.prompts if not p.startswith("Start the conversation")]
