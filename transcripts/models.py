@@ -57,6 +57,13 @@ class Transcript(models.Model):
         default=list, blank=True, help_text="[{start, end, text, language, words: [{start, end, word}]}, ...]"
     )
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the text.")
+    media_file = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The audio or video it came from, relative to MEDIA_ROOT (for the player).",
+    )
+    media_size = models.PositiveBigIntegerField(default=0, help_text="Bytes of media_file.")
+    edited_at = models.DateTimeField(null=True, blank=True, help_text="When its title or text was last edited.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -73,6 +80,14 @@ class Transcript(models.Model):
 
     def remove_files(self) -> None:
         shutil.rmtree(self.files_dir, ignore_errors=True)
+
+    @property
+    def media_path(self) -> Path | None:
+        """The media file on disk, if it is kept and still there (an upload may have been deleted since)."""
+        if not self.media_file:
+            return None
+        path = Path(settings.MEDIA_ROOT) / self.media_file
+        return path if path.is_file() else None
 
 
 class JobStatus(models.TextChoices):

@@ -6,6 +6,7 @@ import io
 import uuid
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -34,6 +35,20 @@ def get_transcript_for(*, owner: AbstractBaseUser, transcript_id: str) -> Transc
         return Transcript.objects.get(pk=transcript_id, owner=owner)
     except Transcript.DoesNotExist as exc:
         raise Http404("Transcript not found") from exc
+
+
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm"}
+
+
+def media_kind(transcript: Transcript) -> str:
+    """The player element for the transcript's kept media: "video", "audio", or "" when none is kept.
+
+    A link's download is audio only (whatever its container); an upload plays as video if it looks like one.
+    """
+    if transcript.media_path is None:
+        return ""
+    is_video = transcript.source_type == "upload" and Path(transcript.media_file).suffix.lower() in VIDEO_EXTENSIONS
+    return "video" if is_video else "audio"
 
 
 def jobs_for(*, owner: AbstractBaseUser) -> QuerySet[TranscriptionJob]:

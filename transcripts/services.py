@@ -358,10 +358,10 @@ def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: 
     )
     if not result.segments:
         raise TranscriptionError("No speech was found in this media.")
-    return _store_transcript(job, result, title)
+    return _store_transcript(job, result, title, media_path)
 
 
-def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title: str) -> Transcript:
+def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title: str, media: Path) -> Transcript:
     with transaction.atomic():
         transcript = Transcript.objects.create(
             owner_id=job.owner_id,
@@ -383,10 +383,26 @@ def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title:
         # Inside the transaction: if writing fails, the row is rolled back and the files removed.
         try:
             write_transcript_files(transcript)
+            _keep_media(transcript, job, media)
         except OSError:
             transcript.remove_files()
             raise
     return transcript
+
+
+def _keep_media(transcript: Transcript, job: TranscriptionJob, media: Path) -> None:
+    """Record the media for the transcript page's player: an upload stays where it is; a link's download moves
+    into the transcript's own folder (removed with it) when KEEP_MEDIA is on."""
+    if job.upload is not None:
+        transcript.media_file = job.upload.file.name
+    elif settings.KEEP_MEDIA:
+        kept = transcript.files_dir / f"media{media.suffix.lower()}"
+        shutil.move(media, kept)
+        transcript.media_file = str(kept.relative_to(settings.MEDIA_ROOT))
+    else:
+        return
+    transcript.media_size = (Path(settings.MEDIA_ROOT) / transcript.media_file).stat().st_size
+    transcript.save(update_fields=["media_file", "media_size"])
 
 
 def _original_of(job: TranscriptionJob) -> Transcript | None:

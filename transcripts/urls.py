@@ -9,5 +9,8 @@ urlpatterns = [
     path("", views.library, name="library"),
     path("<str:transcript_id>/", views.detail, name="detail"),
     path("<str:transcript_id>/download/<str:fmt>/", views.download, name="download"),
+    path("<str:transcript_id>/media/", views.media, name="media"),
+    path("<str:transcript_id>/title/", views.rename, name="rename"),
+    path("<str:transcript_id>/segments/<int:index>/", views.edit_segment, name="edit_segment"),
     path("<str:transcript_id>/delete/", views.delete, name="delete"),
 ]

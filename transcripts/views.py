@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from transcripts import selectors
+from transcripts import editing, selectors
 from transcripts.forms import NewTranscriptionForm
 from transcripts.models import Transcript
+from transcripts.ranges import ranged_file_response
+from transcripts.search import search_library
+from transcripts.services import TranscriptionError
 
 PAGE_SIZE = 25
 
@@ -22,7 +27,12 @@ def library(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.transcripts_for(owner=request.user, query=query), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "transcripts/library.html", {"page": page, "query": query, "form": NewTranscriptionForm()})
+    hits = search_library(owner=request.user, query=query) if query else []
+    return render(
+        request,
+        "transcripts/library.html",
+        {"page": page, "query": query, "hits": hits, "form": NewTranscriptionForm()},
+    )
 
 
 @require_GET
@@ -31,8 +41,60 @@ def detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
     return render(
         request,
         "transcripts/detail.html",
-        {"transcript": transcript, "formats": selectors.EXPORT_FORMATS},
+        {
+            "transcript": transcript,
+            "formats": selectors.EXPORT_FORMATS,
+            "media_kind": selectors.media_kind(transcript),
+        },
     )
+
+
+@require_GET
+def media(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    """The audio or video of one of the user's transcripts, for the page's player (range requests for seeking)."""
+    transcript = selectors.get_transcript_for(owner=request.user, transcript_id=transcript_id)
+    path = transcript.media_path
+    if path is None:
+        raise Http404("This transcript's media is not kept.")
+    return ranged_file_response(request, path)
+
+
+@require_POST
+def rename(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    try:
+        transcript = editing.rename_transcript(
+            owner=request.user, transcript_id=transcript_id, title=_json_body(request).get("title", "")
+        )
+    except TranscriptionError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    return JsonResponse({"title": transcript.title})
+
+
+@require_POST
+def edit_segment(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
+    """JSON `{"text": ...}` replaces the segment's text; `{"revert": true}` undoes every edit of it."""
+    body = _json_body(request)
+    try:
+        if body.get("revert"):
+            transcript = editing.revert_segment(owner=request.user, transcript_id=transcript_id, index=index)
+        else:
+            transcript = editing.edit_segment(
+                owner=request.user, transcript_id=transcript_id, index=index, text=str(body.get("text", ""))
+            )
+    except TranscriptionError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    segment = transcript.segments[index]
+    return JsonResponse(
+        {"text": segment["text"], "edited": bool(segment.get("edited")), "original": segment.get("original", "")}
+    )
+
+
+def _json_body(request: HttpRequest) -> dict[str, object]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 @require_GET

@@ -246,6 +246,10 @@ DOWNLOAD_SOCKET_TIMEOUT_SECONDS = env_float("DOWNLOAD_SOCKET_TIMEOUT_SECONDS", 3
 # Tests turn this on to fetch from a local HTTP server; production keeps the server out of its own network.
 ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
 
+# Keep a link's downloaded audio with its transcript (for the player; deleted with the transcript). Uploads are
+# kept anyway, as the user's own files.
+KEEP_MEDIA = env_bool("KEEP_MEDIA", True)
+
 # Uploads (seed 5.4).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
 UPLOAD_ALLOWED_EXTENSIONS = env_list(

@@ -84,6 +84,7 @@ def render_transcript(
                     "text": s["text"],
                     "language": s.get("language") or language,
                     "words": s.get("words", []),
+                    "edited": bool(s.get("edited")),
                 }
                 for s in segments
             ],

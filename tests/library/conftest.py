@@ -1,0 +1,3 @@
+"""The library tests reuse the transcription media fixtures."""
+
+from tests.transcripts.conftest import media_dir, media_server  # noqa: F401
