@@ -14,11 +14,13 @@ from django.http import Http404
 from chat import conversation, services
 from chat.events import chat_group
 from chat.models import ChatSession
+from videoagent.shutdown import is_shutting_down
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+CLOSE_SERVICE_RESTART = 1012
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -26,6 +28,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        if is_shutting_down():  # the server is stopping: the page reconnects to the next one
+            await self.close(code=CLOSE_SERVICE_RESTART)
+            return
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)

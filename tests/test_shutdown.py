@@ -55,3 +55,17 @@ def test_sigterm_stops_the_agents_and_exits_within_the_bound(tmp_path: Path):
         time.sleep(0.5)  # the CLI's own children may take a moment to see their parent gone
         assert not [pid for pid in agent_processes if alive(pid)], log
         assert "Shutting down: stopping agents" in log
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_stopping_server_refuses_new_chat_connections(alice, monkeypatch):
+    from channels.db import database_sync_to_async
+
+    from tests.chat.conftest import communicator_for
+    from tests.factories import ChatSessionFactory
+
+    monkeypatch.setattr("chat.consumers.is_shutting_down", lambda: True)
+    session = await database_sync_to_async(ChatSessionFactory)(owner=alice)
+    communicator = await communicator_for(session.id, alice)
+    await communicator.connect()
+    assert (await communicator.receive_output(timeout=5))["code"] == 1012
