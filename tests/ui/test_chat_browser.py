@@ -7,6 +7,7 @@ at the scripted fake model API; the link is served by a local HTTP server and tr
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,5 +75,30 @@ def test_first_visit_setup_then_a_link_is_transcribed_in_the_chat(live_server_ur
 
             page.locator(".job a").click()
             expect(page.locator("h1")).to_contain_text("jfk")
+            check_the_transcript_workspace(page)
         finally:
             browser.close()
+
+
+def check_the_transcript_workspace(page) -> None:
+    """The link's audio plays in the page; a word seeks there; a line is edited, kept over a reload, then undone."""
+    player = page.locator("#player")
+    expect(player).to_have_attribute("src", re.compile(r"/library/\w+/media/$"))
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20_000)
+    word = page.locator(".segment .word").nth(5)
+    start = float(word.get_attribute("data-start"))
+    word.click()
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 0.5", timeout=10_000)
+    expect(page.locator(".segment").first).to_have_class(re.compile(r"\bcurrent\b"))
+
+    segment = page.locator(".segment").first
+    segment.locator(".edit").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("And so my fellow citizens.")
+    page.keyboard.press("Enter")
+    expect(segment.locator(".edited-mark")).to_be_visible()
+    page.reload()
+    expect(page.locator(".segment .text").first).to_have_text("And so my fellow citizens.")
+    page.locator(".segment .undo").first.click()
+    expect(page.locator(".segment .text").first).to_contain_text("ask not what your country")
+    expect(page.locator(".segment .edited-mark").first).to_be_hidden()
