@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -53,21 +54,20 @@ def jobs(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    try:
-        services.cancel_job(owner=request.user, job_id=job_id)
-    except services.TranscriptionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Cancelling the transcription.")
-    return redirect("jobs:list")
+    return _act_on_job(request, services.cancel_job, job_id, "Cancelling the transcription.")
 
 
 @require_POST
 def retry(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    return _act_on_job(request, services.retry_job, job_id, "Started the transcription again.")
+
+
+def _act_on_job(request: HttpRequest, action: Callable[..., object], job_id: uuid.UUID, done: str) -> HttpResponse:
+    """Run a job action for the user and come back to the jobs page with its outcome in words."""
     try:
-        services.retry_job(owner=request.user, job_id=job_id)
+        action(owner=request.user, job_id=job_id)
     except services.TranscriptionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Started the transcription again.")
+        messages.success(request, done)
     return redirect("jobs:list")
