@@ -58,7 +58,9 @@ def test_synthetic_speech_in_an_mp4_upload_is_transcribed_into_every_format(alic
     assert " ".join(cue[3].replace("\n", " ") for cue in srt) == transcript.text
     assert " ".join(cue[2].replace("\n", " ") for cue in parse_vtt(files[".vtt"])) == transcript.text
     document = json.loads(files[".json"])
-    assert document["text"] == transcript.text and document["segments"] == transcript.segments
+    assert document["text"] == transcript.text
+    assert [segment.pop("edited") for segment in document["segments"]] == [False] * len(transcript.segments)
+    assert document["segments"] == transcript.segments
     assert job.transcribe_seconds and job.transcribe_seconds > 0
 
 
