@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench migrate
+.PHONY: run test lint format bench migrate system-deps
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ migrate: $(BIN)/.installed
 
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "VideoAgent: open http://$(HOST):$(PORT)/"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) videoagent.asgi:application
 
-test: $(BIN)/.installed-test
+# The Debian packages the tests need (espeak-ng, chromium), checked first: installed when that asks no password
+# (root, or sudo -n), otherwise make stops here with the command to run.
+system-deps:
+	scripts/system-deps
+
+test: system-deps $(BIN)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed-test

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
@@ -30,3 +36,19 @@ class LoggedInSessionAuth(SessionAuth):
 
 
 api_auth = [ApiTokenAuth(), LoggedInSessionAuth()]
+
+
+def docs_access_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Guard the API's docs page and OpenAPI schema: a logged-in session or a valid API token, unless
+    settings.API_DOCS_PUBLIC publishes them. Anonymous callers get the API's 401 for the schema (what a script can
+    act on) and the login page, then back, for the docs page (what a person in a browser expects)."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if settings.API_DOCS_PUBLIC or request.user.is_authenticated or ApiTokenAuth()(request) is not None:
+            return view(request, *args, **kwargs)
+        if request.resolver_match is not None and request.resolver_match.url_name == "openapi-view":
+            return redirect_to_login(request.get_full_path())
+        return JsonResponse({"detail": "Unauthorized"}, status=401)
+
+    return guarded

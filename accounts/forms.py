@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import BaseUserCreationForm
 
 
@@ -13,6 +14,10 @@ class SetupForm(BaseUserCreationForm):
 
     class Meta(BaseUserCreationForm.Meta):
         fields = ("username", "email")
+
+    def validate_password_for_user(self, user: AbstractBaseUser, **kwargs: str) -> None:
+        # Django files a weak password's errors under the confirmation field; they belong under the password itself.
+        super().validate_password_for_user(user, password_field_name="password1")  # noqa: S106 (a field name)
 
 
 class TokenCreateForm(forms.Form):

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from chat import conversation, services
 from chat.models import ChatSession
+from videoagent.api_errors import COMMON_ERRORS, ErrorOut
 
 router = Router(tags=["chat"])
 
@@ -57,7 +58,7 @@ class DeletedOut(Schema):
     success: bool
 
 
-@router.get("/status/{session_id}", response=StatusOut)
+@router.get("/status/{session_id}", response={200: StatusOut, 404: ErrorOut, **COMMON_ERRORS})
 def get_status(request: HttpRequest, session_id: uuid.UUID) -> StatusOut:
     """The agent's state for one of your chats: initializing, ready, processing or error."""
     services.get_session_for(owner=request.user, session_id=session_id)
@@ -65,13 +66,13 @@ def get_status(request: HttpRequest, session_id: uuid.UUID) -> StatusOut:
     return StatusOut(status=str(status), session_id=str(session_id), message=message)
 
 
-@router.get("/history", response=HistoryListOut)
+@router.get("/history", response={200: HistoryListOut, **COMMON_ERRORS})
 def list_history(request: HttpRequest, limit: int = 50) -> HistoryListOut:
     sessions = services.list_sessions(owner=request.user, limit=max(1, min(limit, 200)))
     return HistoryListOut(sessions=sessions, total=len(sessions))
 
 
-@router.post("/history", response={201: SessionSummaryOut})
+@router.post("/history", response={201: SessionSummaryOut, 401: ErrorOut})
 def create_history(request: HttpRequest) -> Status:
     """Start a new chat; connect to ws/chat/<session_id>/ to talk in it."""
     session = services.create_session(owner=request.user)
@@ -79,12 +80,12 @@ def create_history(request: HttpRequest) -> Status:
     return Status(201, session)
 
 
-@router.get("/history/{session_id}", response=SessionDetailOut)
+@router.get("/history/{session_id}", response={200: SessionDetailOut, 404: ErrorOut, **COMMON_ERRORS})
 def get_history(request: HttpRequest, session_id: uuid.UUID) -> ChatSession:
     return services.get_session_for(owner=request.user, session_id=session_id)
 
 
-@router.delete("/history/{session_id}", response=DeletedOut)
+@router.delete("/history/{session_id}", response={200: DeletedOut, 404: ErrorOut, **COMMON_ERRORS})
 def delete_history(request: HttpRequest, session_id: uuid.UUID) -> DeletedOut:
     services.delete_session(owner=request.user, session_id=session_id)
     return DeletedOut(success=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.conf import settings
 from django.http import Http404
 
 from chat import conversation, services
+from chat.decoding import BadMessage, decode_message
 from chat.events import chat_group
 from chat.models import ChatSession
 from videoagent.shutdown import is_shutting_down
@@ -55,11 +55,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(chat_group(self.session.id), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        # Bad JSON gets an error event instead of closing the connection.
+        # Bad JSON (or JSON nested too deeply, or with lone surrogates) gets an error event; the socket stays open.
         try:
-            content = json.loads(text_data or "")
-        except (TypeError, ValueError):
-            await self._error('Messages must be JSON objects like {"type": "message", "text": "…"}.')
+            content = decode_message(text_data)
+        except BadMessage as exc:
+            await self._error(str(exc))
             return
         await self.receive_json(content)
 

@@ -21,6 +21,7 @@ from chat import limits, services
 from chat.actor import AgentError, ClientFactory, SessionActor
 from chat.agent import build_options, model_service_configured
 from chat.events import AgentStatus, ChatMessageEvent, HistoryEvent, chat_group
+from chat.markdown import render_markdown
 from chat.models import ChatSession, Message
 from chat.registry import AgentBusyError, registry
 from chat.session_store import DatabaseSessionStore
@@ -68,6 +69,7 @@ def message_event(message: Message) -> ChatMessageEvent:
         "id": str(message.id),
         "role": message.role,
         "content": message.content,
+        "html": render_markdown(message.content) if message.role == Message.Role.AGENT else "",
         "timestamp": message.timestamp.isoformat(),
     }
 

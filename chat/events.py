@@ -39,6 +39,7 @@ class ChatMessageEvent(TypedDict):
     id: str
     role: str  # "user" | "agent"
     content: str
+    html: str  # an agent message's content as sanitised HTML (chat/markdown.py); "" for a user's message
     timestamp: str  # ISO 8601
 
 

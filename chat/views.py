@@ -11,6 +11,10 @@ from django.views.decorators.http import require_POST
 
 from chat import services
 from chat.models import ChatSession
+from transcripts.progress import saved_progress_event
+from transcripts.selectors import jobs_for
+
+CHAT_JOBS_SHOWN = 20
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -29,6 +33,8 @@ def new_chat(request: HttpRequest) -> HttpResponse:
 
 def chat_session(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     session = services.get_session_for(owner=request.user, session_id=session_id)
+    # The chat's latest jobs, drawn oldest first by chat.js, so their progress rows survive a reload.
+    latest_jobs = list(jobs_for(owner=request.user, session_id=session.id)[:CHAT_JOBS_SHOWN])
     return render(
         request,
         "chat/chat.html",
@@ -37,5 +43,6 @@ def chat_session(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
             "sessions": services.list_sessions(owner=request.user, limit=50),
             "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
             "accept": ",".join(settings.UPLOAD_ALLOWED_EXTENSIONS),
+            "jobs": [saved_progress_event(job) for job in reversed(latest_jobs)],
         },
     )

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
-from ninja import Query, Router, Schema, Status
+from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
 from chat.services import get_session_for
 from transcripts import selectors
+from transcripts.engine.formats import FORMATS
 from transcripts.engine.languages import LANGUAGE_CODES, TASKS, is_english_only
 from transcripts.models import Transcript
 from transcripts.services import TranscriptionError, available_models, create_job, submit_job
+from videoagent.api_errors import BODY_ERRORS, COMMON_ERRORS, ErrorOut
 
 router = Router(tags=["transcripts"])
+
+# Bounds that keep every query cheap and its numbers inside a database integer.
+OFFSET_MAX = 1_000_000
+SOURCE_MAX_CHARS = 2048
+# Transcript ids are short and URL-safe (models.new_transcript_id); anything else cannot name one.
+TranscriptId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="A transcript id.")]
 
 
 class WordOut(Schema):
@@ -72,26 +80,37 @@ class TranscriptListOut(Schema):
 
 
 class TranscriptFilterIn(Schema):
-    q: str = Field("", description="Words that must all appear in the title, source or text.")
+    q: str = Field(
+        "",
+        max_length=selectors.QUERY_MAX_CHARS,
+        description=f"Words that must all appear in the title, source or text (the first {selectors.QUERY_MAX_TERMS}).",
+    )
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
 class DeletedOut(Schema):
     success: bool
 
 
-class ErrorOut(Schema):
-    detail: str
-
-
 class TranscriptionIn(Schema):
-    source: str = Field(description="A video URL, or an upload as returned by POST /api/upload.")
-    language: str = Field("auto", description='A two-letter code such as "en" or "de", or "auto" to detect it.')
+    source: str = Field(
+        min_length=1,
+        max_length=SOURCE_MAX_CHARS,
+        pattern=r"\S",
+        description="A video URL, or the file_id of an upload as returned by POST /api/upload.",
+    )
+    language: str = Field(
+        "auto",
+        max_length=16,
+        description='A code from GET /api/transcription-options such as "en" or "de", or "auto" to detect it.',
+    )
     task: Literal["transcribe", "translate"] = Field(
         "transcribe", description="translate: into English (multilingual models only)."
     )
-    model: str = Field("", description="One of GET /api/transcription-options' models; empty: the default.")
+    model: str = Field(
+        "", max_length=100, description="One of GET /api/transcription-options' models; empty: the default."
+    )
     redo: bool = False
     session_id: uuid.UUID | None = None
 
@@ -120,21 +139,32 @@ class JobListOut(Schema):
     total: int
 
 
-@router.get("/transcripts", response=TranscriptListOut)
+@router.get("/transcripts", response={200: TranscriptListOut, **COMMON_ERRORS})
 def list_transcripts(request: HttpRequest, filters: Query[TranscriptFilterIn]) -> dict[str, object]:
     queryset = selectors.transcripts_for(owner=request.auth, query=filters.q)
     page = list(queryset[filters.offset : filters.offset + filters.limit])
     return {"transcripts": page, "total": queryset.count(), "limit": filters.limit, "offset": filters.offset}
 
 
-@router.get("/transcripts/{transcript_id}", response=TranscriptDetailOut)
-def get_transcript(request: HttpRequest, transcript_id: str) -> Transcript:
+@router.get("/transcripts/{transcript_id}", response={200: TranscriptDetailOut, 404: ErrorOut, **COMMON_ERRORS})
+def get_transcript(request: HttpRequest, transcript_id: TranscriptId) -> Transcript:
     return selectors.get_transcript_for(owner=request.auth, transcript_id=transcript_id)
 
 
-@router.get("/transcripts/{transcript_id}/download", response={200: None})
+# What the download answers for each format: a text file, or the JSON document.
+DOWNLOAD_CONTENT = {
+    content_type.split(";")[0]: {"schema": {"type": "object" if fmt == "json" else "string"}}
+    for fmt, content_type in FORMATS.items()
+}
+
+
+@router.get(
+    "/transcripts/{transcript_id}/download",
+    response={200: None, 404: ErrorOut, **COMMON_ERRORS},
+    openapi_extra={"responses": {200: {"description": "The transcript as a file.", "content": DOWNLOAD_CONTENT}}},
+)
 def download_transcript(
-    request: HttpRequest, transcript_id: str, format: Literal["txt", "srt", "vtt", "json"] = "txt"
+    request: HttpRequest, transcript_id: TranscriptId, format: Literal["txt", "srt", "vtt", "json"] = "txt"
 ) -> HttpResponse:
     transcript = selectors.get_transcript_for(owner=request.auth, transcript_id=transcript_id)
     exported = selectors.export_transcript(transcript, format)
@@ -143,14 +173,14 @@ def download_transcript(
     return response
 
 
-@router.delete("/transcripts/{transcript_id}", response=DeletedOut)
-def delete_transcript(request: HttpRequest, transcript_id: str) -> dict[str, bool]:
+@router.delete("/transcripts/{transcript_id}", response={200: DeletedOut, 404: ErrorOut, **COMMON_ERRORS})
+def delete_transcript(request: HttpRequest, transcript_id: TranscriptId) -> dict[str, bool]:
     # The post_delete signal removes the transcript's files.
     selectors.get_transcript_for(owner=request.auth, transcript_id=transcript_id).delete()
     return {"success": True}
 
 
-@router.post("/transcriptions", response={202: JobOut, 400: ErrorOut})
+@router.post("/transcriptions", response={202: JobOut, 404: ErrorOut, **BODY_ERRORS})
 def create_transcription(request: HttpRequest, payload: TranscriptionIn) -> Status[object]:
     session = None
     if payload.session_id is not None:
@@ -183,7 +213,7 @@ class TranscriptionOptionsOut(Schema):
     tasks: list[str]
 
 
-@router.get("/transcription-options", response=TranscriptionOptionsOut)
+@router.get("/transcription-options", response={200: TranscriptionOptionsOut, 401: ErrorOut})
 def get_transcription_options(request: HttpRequest) -> dict[str, object]:
     """What POST /api/transcriptions accepts: the configured models (default first), languages and tasks."""
     models = available_models()
@@ -197,12 +227,12 @@ def get_transcription_options(request: HttpRequest) -> dict[str, object]:
     }
 
 
-@router.get("/transcriptions", response=JobListOut)
+@router.get("/transcriptions", response={200: JobListOut, **COMMON_ERRORS})
 def list_transcriptions(request: HttpRequest, limit: int = Query(50, ge=1, le=200)) -> dict[str, object]:
     queryset = selectors.jobs_for(owner=request.auth)
     return {"jobs": list(queryset[:limit]), "total": queryset.count()}
 
 
-@router.get("/transcriptions/{job_id}", response=JobOut)
+@router.get("/transcriptions/{job_id}", response={200: JobOut, 404: ErrorOut, **COMMON_ERRORS})
 def get_transcription(request: HttpRequest, job_id: uuid.UUID) -> object:
     return selectors.get_job_for(owner=request.auth, job_id=job_id)

@@ -46,6 +46,28 @@ def send_event(groups: list[str], event: JobProgressEvent) -> None:
             logger.warning("Could not send progress to %s", group, exc_info=True)
 
 
+def saved_progress_event(job: TranscriptionJob) -> JobProgressEvent:
+    """The job's state as saved, in the shape of its live events, for a page that draws it before the next event
+    (the chat after a reload). The message is what the reporter's last event said for the same state."""
+    status = JobStatus(job.status)
+    if status == JobStatus.DONE:
+        message = f"Transcript ready. Warning: {job.warning}" if job.warning else "Transcript ready"
+    elif status == JobStatus.FAILED:
+        message = job.error or "Failed"
+    else:
+        message = job.stage or status.label
+    return {
+        "type": "job.progress",
+        "job_id": str(job.id),
+        "status": str(status),
+        "stage": job.stage or status.label,
+        "percent": round(job.percent, 1),
+        "message": message,
+        "transcript_id": job.transcript_id,
+        "warning": job.warning,
+    }
+
+
 class ProgressReporter:
     """Reports one job's progress. Percent never goes backwards; the last event is `done` or `failed`."""
 

@@ -17,10 +17,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from transcripts.models import Transcript
-from transcripts.selectors import transcripts_for
+from transcripts.selectors import QUERY_MAX_CHARS, QUERY_MAX_TERMS, transcripts_for
 
-MAX_TERMS = 10
-MAX_QUERY_CHARS = 200
 HITS_PER_TRANSCRIPT = 3
 SNIPPET_CHARS = 240
 STEM_CHARS = 4  # a word matches a query word that shares its first letters (a cheap stand-in for stemming)
@@ -41,8 +39,8 @@ class SearchHit:
 
 
 def query_terms(query: str) -> list[str]:
-    """The words searched for: at most MAX_TERMS, from at most MAX_QUERY_CHARS (a long query cannot cost much)."""
-    return [word.casefold() for word in WORD.findall(query[:MAX_QUERY_CHARS])][:MAX_TERMS]
+    """The words searched for: at most QUERY_MAX_TERMS, from at most QUERY_MAX_CHARS (a long query cannot cost much)."""
+    return [word.casefold() for word in WORD.findall(query[:QUERY_MAX_CHARS])][:QUERY_MAX_TERMS]
 
 
 def search_library(*, owner: AbstractBaseUser, query: str, limit: int = 20) -> list[SearchHit]:

@@ -19,12 +19,21 @@ from transcripts.models import JobStatus, Transcript, TranscriptionJob
 
 EXPORT_FORMATS = ("txt", "srt", "vtt", "json")
 FILENAME_STEM_MAX = 80
+QUERY_MAX_CHARS = 200
+QUERY_MAX_TERMS = 10
+
+
+def query_words(query: str) -> list[str]:
+    """The words searched for: at most QUERY_MAX_TERMS from the first QUERY_MAX_CHARS characters, so a long query
+    cannot cost much (each word is one more LIKE over every text); the API refuses longer ones outright."""
+    # No text holds a NUL character, and PostgreSQL refuses one in a query.
+    return query[:QUERY_MAX_CHARS].replace("\x00", " ").split()[:QUERY_MAX_TERMS]
 
 
 def transcripts_for(*, owner: AbstractBaseUser, query: str = "") -> QuerySet[Transcript]:
     """The owner's transcripts, newest first; `query` matches words of the title, source or text."""
     queryset = Transcript.objects.filter(owner=owner)
-    for word in query.split():
+    for word in query_words(query):
         queryset = queryset.filter(Q(title__icontains=word) | Q(source__icontains=word) | Q(text__icontains=word))
     return queryset.order_by("-created_at")
 
@@ -51,8 +60,12 @@ def media_kind(transcript: Transcript) -> str:
     return "video" if is_video else "audio"
 
 
-def jobs_for(*, owner: AbstractBaseUser) -> QuerySet[TranscriptionJob]:
-    return TranscriptionJob.objects.filter(owner=owner).order_by("-created_at")
+def jobs_for(*, owner: AbstractBaseUser, session_id: uuid.UUID | str | None = None) -> QuerySet[TranscriptionJob]:
+    """The owner's jobs, newest first; with `session_id`, only those started from that chat."""
+    jobs = TranscriptionJob.objects.filter(owner=owner)
+    if session_id is not None:
+        jobs = jobs.filter(session_id=session_id)
+    return jobs.order_by("-created_at")
 
 
 def jobs_with_queue_positions(*, owner: AbstractBaseUser, limit: int) -> list[TranscriptionJob]:

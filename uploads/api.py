@@ -11,6 +11,7 @@ from ninja.files import UploadedFile
 
 from chat.services import get_session_for
 from uploads import services
+from videoagent.api_errors import COMMON_ERRORS, ErrorOut
 
 router = Router(tags=["uploads"])
 
@@ -23,6 +24,14 @@ class UploadOut(Schema):
     filename: str | None = None
     size: int | None = None
     error: str | None = None
+
+
+class UploadErrorOut(Schema):
+    """The seed's UploadResponse for a refused file (success false, error), plus the API's usual `detail`."""
+
+    success: bool = False
+    error: str
+    detail: str
 
 
 class UploadItemOut(Schema):
@@ -45,11 +54,17 @@ class DeletedOut(Schema):
     success: bool
 
 
-@router.post("/upload", response={200: UploadOut, 400: UploadOut, 413: UploadOut})
+@router.post(
+    "/upload",
+    response={200: UploadOut, 400: UploadErrorOut, 404: ErrorOut, 413: UploadErrorOut, **COMMON_ERRORS},
+    # The file is required; a request without one still gets the seed's 400 ("No file was uploaded"), not a 422.
+    openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {"required": ["file"]}}}}},
+)
 def upload_file(
     request: HttpRequest,
-    file: File[UploadedFile | None] = None,
-    session_id: Form[uuid.UUID | None] = None,
+    # Typed without `| None`, which would document a null: a form field is sent or left out, never null.
+    file: File[UploadedFile] = None,  # type: ignore[assignment]
+    session_id: Form[uuid.UUID] = None,  # type: ignore[assignment]
 ) -> Status[dict[str, object]]:
     if session_id is not None:
         # Accepted for the seed's form shape; it must name one of the caller's own chats.
@@ -57,19 +72,19 @@ def upload_file(
     try:
         upload = services.store_upload(owner=request.auth, uploaded_file=file)
     except services.UploadRejectedError as exc:
-        return Status(exc.status, {"success": False, "error": str(exc)})
+        return Status(exc.status, {"success": False, "error": str(exc), "detail": str(exc)})
     return Status(
         200, {"success": True, "file_id": str(upload.id), "filename": upload.original_name, "size": upload.size}
     )
 
 
-@router.get("/uploads", response=UploadListOut)
+@router.get("/uploads", response={200: UploadListOut, 401: ErrorOut})
 def list_uploads(request: HttpRequest) -> dict[str, object]:
     uploads = list(services.list_uploads(owner=request.auth))
     return {"uploads": uploads, "total": len(uploads)}
 
 
-@router.delete("/uploads/{upload_id}", response=DeletedOut)
+@router.delete("/uploads/{upload_id}", response={200: DeletedOut, 404: ErrorOut, **COMMON_ERRORS})
 def delete_upload(request: HttpRequest, upload_id: uuid.UUID) -> dict[str, bool]:
     services.delete_upload(owner=request.auth, upload_id=upload_id)
     return {"success": True}

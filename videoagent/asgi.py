@@ -13,18 +13,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from videoagent.origin import TrustedOriginValidator  # noqa: E402
 from videoagent.startup import on_server_start  # noqa: E402
+from videoagent.static import StaticFilesHandler  # noqa: E402
 
 on_server_start()
 
 application = ProtocolTypeRouter(
     {
         # Static files are served by the app itself so `make run` needs no separate web server.
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "http": StaticFilesHandler(django_asgi_app),
         # The full origin (scheme, host, port) must be trusted, as for a form post; see videoagent/origin.py.
         "websocket": TrustedOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }

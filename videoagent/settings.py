@@ -12,6 +12,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from videoagent.env import database_from_url, env_bool, env_choice, env_float, env_int, env_list, env_str
@@ -57,6 +58,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "csp",
+    # ninja in INSTALLED_APPS: /api/docs uses its bundled Swagger UI files (static/ninja/), not a CDN.
+    "ninja",
     "accounts",
     "chat",
     "transcripts",
@@ -65,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -175,9 +180,30 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles, images and connections from this origin
+# only, so HTML that slipped into a page (a message, a transcript title) can neither run nor load anything. There is
+# no inline script or style anywhere (the admin has none either); 'self' in connect-src also covers the chat's
+# ws:// or wss:// websocket on the same host and port. The API docs page adds data: images (videoagent/api.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# /api/docs and /api/openapi.json are for logged-in users and API token holders unless this publishes them.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 
 # Seed 1.1: one log format, module loggers, no print().
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -1,5 +1,6 @@
 // The chat page: one websocket per open chat, live status, streamed answers, job progress and uploads.
-// Plain ES2020, no build step. Text from users and the agent is always set with textContent, never as HTML.
+// Plain ES2020, no build step. Text is always set with textContent; the one exception is an agent message's
+// `html`, which the server rendered from Markdown and sanitised with an allow-list (chat/markdown.py).
 "use strict";
 
 (() => {
@@ -28,12 +29,17 @@
     messages.scrollTop = messages.scrollHeight;
   }
 
-  function bubble(role, text, extraClass) {
+  function bubble(role, text, extraClass, html) {
     const item = document.createElement("li");
     item.className = `message ${role}${extraClass ? " " + extraClass : ""}`;
     const body = document.createElement("div");
     body.className = "body";
-    body.textContent = text;
+    if (html) {
+      body.classList.add("markdown");
+      body.innerHTML = html; // sanitised on the server; never set for a user's message
+    } else {
+      body.textContent = text;
+    }
     item.append(body);
     messages.append(item);
     scrollDown();
@@ -47,7 +53,7 @@
       streaming.remove();
       streaming = null;
     }
-    const item = bubble(event.role, event.content);
+    const item = bubble(event.role, event.content, "", event.role === "agent" ? event.html : "");
     const time = document.createElement("time");
     time.dateTime = event.timestamp;
     time.textContent = new Date(event.timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -81,6 +87,12 @@
       link.textContent = " Open the transcript";
       label.append(link);
     }
+  }
+
+  // The chat's jobs as the server saw them when it rendered the page, so a reload redraws their rows at once.
+  function showSavedJobs() {
+    const saved = document.getElementById("chat-jobs");
+    if (saved) JSON.parse(saved.textContent).forEach(showProgress);
   }
 
   function handle(event) {
@@ -197,21 +209,34 @@
     if (fileInput.files.length) upload(fileInput.files[0]);
     fileInput.value = "";
   });
+  // A file dragged anywhere over the chat can be dropped there; the drop zone lights up over the composer only,
+  // so the messages stay readable. Dragging text or a link inside the page shows nothing.
+  const carriesFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
   ["dragenter", "dragover"].forEach((name) =>
     root.addEventListener(name, (event) => {
+      if (!carriesFiles(event)) return;
       event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
       dropzone.hidden = false;
     }),
   );
-  ["dragleave", "drop"].forEach((name) =>
-    root.addEventListener(name, (event) => {
-      event.preventDefault();
-      dropzone.hidden = true;
-    }),
-  );
+  root.addEventListener("dragleave", (event) => {
+    // dragleave also fires when the pointer moves onto a child element: hide only when it leaves the chat.
+    if (!root.contains(event.relatedTarget)) dropzone.hidden = true;
+  });
   root.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dropzone.hidden = true;
     if (event.dataTransfer.files.length) upload(event.dataTransfer.files[0]);
   });
+  // A file dropped beside the chat must not make the browser leave the page to open it.
+  ["dragover", "drop"].forEach((name) =>
+    document.addEventListener(name, (event) => {
+      if (carriesFiles(event)) event.preventDefault();
+    }),
+  );
 
+  showSavedJobs();
   connect();
 })();

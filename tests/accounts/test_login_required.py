@@ -20,7 +20,7 @@ def page_urls(patterns: list, prefix: str = "/") -> list[str]:
     """Turn every route of the URLconf into a concrete URL, with a sample value for each converter."""
     urls: list[str] = []
     for pattern in patterns:
-        route = str(pattern.pattern)
+        route = str(pattern.pattern).removeprefix("^")  # a re_path, such as the API's catch-all 404
         for converter_name, value in SAMPLE_VALUES.items():
             for name in _names_of(pattern, converter_name):
                 route = route.replace(f"<{converter_name}:{name}>", value).replace(f"<{name}>", value)

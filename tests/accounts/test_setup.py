@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -54,3 +56,36 @@ def test_setup_is_gone_after_it_was_used(client):
     client.logout()
     assert client.post("/setup/", setup_form("second")).status_code == 404
     assert get_user_model().objects.count() == 1
+
+
+def field_errors(html: str, field: str) -> list[str]:
+    """The errors rendered under one field: the list its input names in aria-describedby."""
+    match = re.search(rf'<ul class="field-errors" id="id_{field}_error"[^>]*>(.*?)</ul>', html, re.S)
+    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
+
+
+def test_setup_shows_each_error_under_its_own_field(client):
+    response = client.post(
+        "/setup/", {"username": "", "email": "not an address", "password1": "abc", "password2": "abd"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert field_errors(html, "username") == ["This field is required."]
+    assert field_errors(html, "email") == ["Enter a valid email address."]
+    assert field_errors(html, "password2") == ["The two password fields didn’t match."]
+    assert not get_user_model().objects.exists()
+
+
+def test_a_weak_password_is_explained_under_the_password_one_reason_a_line(client):
+    html = client.post("/setup/", {**setup_form(), "password1": "abc", "password2": "abc"}).content.decode()
+    reasons = field_errors(html, "password1")
+    assert len(reasons) >= 2 and any("too short" in reason for reason in reasons)
+    assert field_errors(html, "password2") == []
+
+
+def test_an_invalid_input_points_at_its_errors_and_help(client):
+    html = client.post("/setup/", {**setup_form(), "username": ""}).content.decode()
+    described_by = re.search(r'<input type="text" name="username"[^>]*aria-describedby="([^"]+)"', html).group(1)
+    assert 'aria-invalid="true"' in re.search(r'<input type="text" name="username"[^>]*>', html).group(0)
+    for element_id in described_by.split():
+        assert f'id="{element_id}"' in html, f"aria-describedby names {element_id}, which is not on the page"

@@ -87,3 +87,20 @@ def test_the_token_page_needs_the_csrf_token(alice):
     client.force_login(alice)
     assert client.post("/tokens/", {"name": "forged"}).status_code == 403
     assert not ApiToken.objects.exists()
+
+
+def test_a_new_token_has_a_copy_button(alice_client):
+    response = alice_client.post("/tokens/", {"name": "laptop"})
+    html = response.content.decode()
+    button = re.search(r'<button type="button"[^>]*id="copy-token"[^>]*>', html)
+    assert button, "a Copy button next to the secret"
+    assert 'data-copy="new-token-secret"' in button.group(0)
+    # Hidden until tokens.js runs (without JavaScript there is nothing to click); no inline handler (CSP).
+    assert "hidden" in button.group(0) and "onclick" not in html
+    assert re.search(r'<script src="/static/js/tokens\.js" defer></script>', html)
+
+
+def test_the_list_alone_has_no_copy_button(alice_client):
+    alice_client.post("/tokens/", {"name": "laptop"})
+    html = alice_client.get("/tokens/").content.decode()
+    assert 'id="copy-token"' not in html and "tokens.js" not in html

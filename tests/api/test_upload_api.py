@@ -83,7 +83,8 @@ def test_an_oversize_file_is_refused_with_413_and_nothing_left_on_disk(alice_api
     Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir()
     response = alice_api.post("/api/upload", {"file": video(size=10_001)})
     assert response.status_code == 413
-    assert response.json() == {"success": False, "error": "The file is too large: the limit is 10 KB."}
+    message = "The file is too large: the limit is 10 KB."
+    assert response.json() == {"success": False, "error": message, "detail": message}
     assert not Upload.objects.exists()
     assert files_under(Path(settings.MEDIA_ROOT)) == []
     assert files_under(Path(settings.FILE_UPLOAD_TEMP_DIR)) == []

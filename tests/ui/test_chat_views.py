@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from django.test import Client
 
 from chat.models import ChatSession
-from tests.factories import ChatSessionFactory, MessageFactory
+from tests.factories import ChatSessionFactory, MessageFactory, TranscriptFactory
+from transcripts.models import JobStatus, TranscriptionJob
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +56,53 @@ def test_chat_pages_need_a_login(client, alice):
     for url in ["/", f"/chat/{session.id}/"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def saved_jobs(response) -> list[dict]:
+    """The chat's jobs as the page hands them to chat.js (a json_script data block, never run as a script)."""
+    match = re.search(r'<script id="chat-jobs" type="application/json">(.*?)</script>', response.content.decode(), re.S)
+    assert match, "the chat page carries its jobs"
+    return json.loads(match.group(1))
+
+
+def make_job(owner, session, **fields) -> TranscriptionJob:
+    return TranscriptionJob.objects.create(
+        owner=owner, session=session, **{"source": "https://example.com/talk.mp4", "source_type": "url", **fields}
+    )
+
+
+def test_a_chat_page_carries_its_jobs_oldest_first_for_the_progress_rows(alice_client, alice):
+    session = ChatSessionFactory(owner=alice)
+    transcript = TranscriptFactory(owner=alice, session=session)
+    done = make_job(alice, session, status=JobStatus.DONE, stage="Done", percent=100, transcript=transcript)
+    failed = make_job(alice, session, status=JobStatus.FAILED, stage="Failed", percent=12.34, error="HTTP 404")
+    running = make_job(alice, session, status=JobStatus.TRANSCRIBING, stage="Transcribing", percent=40)
+    make_job(alice, ChatSessionFactory(owner=alice))  # another chat's job
+    make_job(alice, None)  # started from the jobs page
+
+    rows = saved_jobs(alice_client.get(f"/chat/{session.id}/"))
+    assert [row["job_id"] for row in rows] == [str(done.id), str(failed.id), str(running.id)]
+    assert rows[0] == {
+        "type": "job.progress",
+        "job_id": str(done.id),
+        "status": "done",
+        "stage": "Done",
+        "percent": 100.0,
+        "message": "Transcript ready",
+        "transcript_id": transcript.pk,
+        "warning": "",
+    }
+    assert (rows[1]["status"], rows[1]["percent"], rows[1]["message"]) == ("failed", 12.3, "HTTP 404")
+    assert (rows[2]["status"], rows[2]["transcript_id"]) == ("transcribing", None)
+
+
+def test_a_job_source_cannot_break_out_of_the_json_block(alice_client, alice):
+    session = ChatSessionFactory(owner=alice)
+    make_job(alice, session, status=JobStatus.FAILED, stage="Failed", error="</script><script>alert(1)</script>")
+    response = alice_client.get(f"/chat/{session.id}/")
+    assert "<script>alert(1)" not in response.content.decode()
+    assert saved_jobs(response)[0]["message"] == "</script><script>alert(1)</script>"
+
+
+def test_a_new_chat_has_no_jobs(alice_client, alice):
+    assert saved_jobs(alice_client.get(f"/chat/{ChatSessionFactory(owner=alice).id}/")) == []

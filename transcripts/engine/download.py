@@ -93,8 +93,12 @@ def is_public(address: str) -> bool:
 
 def check_url(url: str, *, allow_private: bool) -> None:
     """Only http(s) links to public addresses (unless private ones are allowed)."""
+    url = url.strip()
+    # Spaces, control characters and lone surrogates belong in no link, and the database refuses some of them.
+    if not url.isprintable() or any(char.isspace() for char in url):
+        raise DownloadError("The link is not a valid URL.")
     try:
-        parsed = urlparse(url.strip())
+        parsed = urlparse(url)
         hostname, port = parsed.hostname, parsed.port
     except ValueError as exc:  # e.g. a port out of range
         raise DownloadError("The link is not a valid URL.") from exc

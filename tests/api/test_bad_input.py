@@ -1,0 +1,166 @@
+"""Bad input is answered, never crashed on: each case here was a 500 or an HTML page from the API, and now answers
+its status with a JSON body ({"detail": ...}); the library page and static files answer too."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from channels.testing import HttpCommunicator
+from django.test.client import BOUNDARY, MULTIPART_CONTENT
+
+from tests.factories import TranscriptFactory
+from transcripts import selectors
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_json_error(response, status: int) -> object:
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    return response.json()["detail"]
+
+
+def multipart_body(part_headers: str = "", *, boundary: str = BOUNDARY) -> bytes:
+    return (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="talk.mp4"\r\n{part_headers}'
+        "Content-Type: video/mp4\r\n\r\n"
+        f"video bytes\r\n--{boundary}--\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=99999999999999999999",
+        "offset=1000001",
+        "offset=-1",
+        "limit=99999999999999999999",
+        "limit=0",
+        "q=" + "x" * (selectors.QUERY_MAX_CHARS + 1),
+    ],
+)
+def test_a_list_parameter_out_of_bounds_is_a_422(alice_api, query):
+    detail = assert_json_error(alice_api.get(f"/api/transcripts?{query}"), 422)
+    assert detail[0]["loc"][0] == "query"
+
+
+def test_the_largest_offset_answers_an_empty_page(alice_api):
+    body = alice_api.get("/api/transcripts?offset=1000000").json()
+    assert (body["transcripts"], body["offset"]) == ([], 1_000_000)
+
+
+def test_a_search_uses_at_most_ten_words_of_the_first_200_characters():
+    assert selectors.query_words(" ".join(f"w{i}" for i in range(2000))) == [f"w{i}" for i in range(10)]
+    assert selectors.query_words("x" * 500) == ["x" * 200]
+    assert selectors.query_words("a\x00b") == ["a", "b"]
+
+
+def test_the_library_page_answers_a_query_of_2000_words_at_once(alice_client, alice):
+    TranscriptFactory(owner=alice, title="Ask not")
+    started = time.monotonic()
+    response = alice_client.get("/library/", {"q": " ".join(["ask"] * 2000)})
+    assert response.status_code == 200
+    assert time.monotonic() - started < 5
+    assert "Ask not" in response.content.decode()
+
+
+def test_a_nul_character_in_a_search_is_no_error(alice_api, alice_client):
+    assert alice_api.get("/api/transcripts", {"q": "a\x00b"}).status_code == 200
+    assert alice_client.get("/library/", {"q": "a\x00b"}).status_code == 200
+
+
+def test_a_json_body_over_the_limit_is_a_413(alice_api):
+    body = json.dumps({"source": "x" * 3_000_000})
+    detail = assert_json_error(alice_api.post("/api/transcriptions", body, content_type="application/json"), 413)
+    assert detail.startswith("The request body is too large: the limit is 2 MB")
+
+
+def test_a_body_that_is_not_json_is_a_400(alice_api):
+    assert_json_error(alice_api.post("/api/transcriptions", "{", content_type="application/json"), 400)
+
+
+def test_an_empty_or_blank_source_is_refused(alice_api):
+    empty = alice_api.post("/api/transcriptions", {"source": ""}, content_type="application/json")
+    assert assert_json_error(empty, 422)[0]["loc"] == ["body", "payload", "source"]
+    blank = alice_api.post("/api/transcriptions", {"source": "   "}, content_type="application/json")
+    assert assert_json_error(blank, 422)[0]["loc"] == ["body", "payload", "source"]
+
+
+@pytest.mark.parametrize("source", ["http://93.184.215.14/a\x00b", "http://a b/", "http://93.184.215.14/\x7f"])
+def test_a_link_with_control_characters_or_spaces_is_a_400(alice_api, source):
+    response = alice_api.post("/api/transcriptions", {"source": source}, content_type="application/json")
+    assert assert_json_error(response, 400) == "The link is not a valid URL."
+
+
+def test_a_lone_surrogate_in_a_string_is_a_422(alice_api):
+    body = '{"source": "http://93.184.215.14/\\ud800"}'
+    assert_json_error(alice_api.post("/api/transcriptions", body, content_type="application/json"), 422)
+
+
+def test_part_headers_over_the_limit_are_a_400_in_the_upload_shape(alice_api):
+    body = multipart_body(f"X-Padding: {'a' * 2000}\r\n")
+    response = alice_api.generic("POST", "/api/upload", body, content_type=MULTIPART_CONTENT)
+    detail = assert_json_error(response, 400)
+    assert detail == "The multipart body cannot be read: Request max total header size exceeded."
+    assert response.json() == {"success": False, "error": detail, "detail": detail}
+
+
+def test_a_multipart_body_without_a_boundary_is_a_400(alice_api):
+    response = alice_api.generic("POST", "/api/upload", multipart_body(), content_type="multipart/form-data")
+    assert assert_json_error(response, 400).startswith("The multipart body cannot be read")
+
+
+def test_too_many_form_fields_are_a_400(alice_api):
+    fields = "&".join(f"f{i}=1" for i in range(1200))
+    response = alice_api.generic("POST", "/api/upload", fields, content_type="application/x-www-form-urlencoded")
+    assert assert_json_error(response, 400) == "The request has too many form fields."
+
+
+def test_an_upload_over_the_cap_is_a_413_before_the_body_is_read(alice_api, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    body = multipart_body().replace(b"video bytes", b"x" * 100_000)
+    response = alice_api.generic("POST", "/api/upload", body, content_type=MULTIPART_CONTENT)
+    assert assert_json_error(response, 413) == "The file is too large: the limit is 1000 bytes."
+
+
+def test_an_empty_upload_request_is_a_400_with_a_body(alice_api):
+    response = alice_api.generic("POST", "/api/upload", b"", content_type=MULTIPART_CONTENT)
+    assert assert_json_error(response, 400).startswith("No file was uploaded")
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/transcripts/a/b", "/api/transcripts/"])
+def test_an_unknown_api_path_is_a_json_404(alice_api, path):
+    assert assert_json_error(alice_api.get(path), 404) == "Not found."
+
+
+def test_a_missing_transcript_is_a_json_404(alice_api):
+    assert assert_json_error(alice_api.get("/api/transcripts/abc123"), 404) == "Transcript not found"
+
+
+def test_a_transcript_id_that_cannot_be_one_is_a_422(alice_api):
+    assert_json_error(alice_api.get("/api/transcripts/a%00b"), 422)
+    assert_json_error(alice_api.get("/api/transcripts/" + "a" * 17), 422)
+
+
+def test_an_unexpected_error_is_a_json_500_without_a_traceback(alice_api, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(selectors, "transcripts_for", broken)
+    response = alice_api.get("/api/transcripts")
+    assert assert_json_error(response, 500) == "Internal server error."
+    assert b"secret" not in response.content
+    assert "secret internals" in caplog.text  # logged for the operator
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/static/../x", "/static/..%2fsettings.py", "/static/%00", "/static/nope.css"])
+async def test_a_static_path_outside_the_static_folders_is_a_404(path):
+    from videoagent.asgi import application
+
+    communicator = HttpCommunicator(application, "GET", path)
+    response = await communicator.get_response(timeout=10)
+    assert response["status"] == 404
