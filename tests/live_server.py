@@ -22,6 +22,18 @@ from tests.conftest import REPO_ROOT
 from tests.fake_anthropic import FakeAnthropic
 
 ASGI_APP = "videoagent.asgi:application"
+# A logged-in browser session and one chat of that user, made in the server's own database.
+MAKE_SESSION = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from chat.models import ChatSession
+user = get_user_model().objects.create_user("alice", password="a long enough password")
+session = SessionStore()
+session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: user.get_session_auth_hash()})
+session.create()
+print(session.session_key, ChatSession.objects.create(owner=user).pk)
+"""
 
 
 def free_port() -> int:

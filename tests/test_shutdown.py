@@ -11,23 +11,11 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.fake_anthropic import text
-from tests.live_server import alive, daphne_server, descendants
+from tests.live_server import MAKE_SESSION, alive, daphne_server, descendants
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 GRACEFUL_SHUTDOWN_TIMEOUT = 2.0
-# A logged-in browser session and one chat of that user, made in the server's own database.
-MAKE_SESSION = """
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.sessions.backends.db import SessionStore
-from chat.models import ChatSession
-user = get_user_model().objects.create_user("alice", password="a long enough password")
-session = SessionStore()
-session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                HASH_SESSION_KEY: user.get_session_auth_hash()})
-session.create()
-print(session.session_key, ChatSession.objects.create(owner=user).pk)
-"""
 
 
 def test_sigterm_stops_the_agents_and_exits_within_the_bound(tmp_path: Path):

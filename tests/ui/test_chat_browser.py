@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from chat.models import title_from_message
 from tests.fake_anthropic import FakeAnthropic, last_tool_result, text, tool_use
@@ -80,15 +81,23 @@ def test_first_visit_setup_then_a_link_is_transcribed_in_the_chat(live_server_ur
             browser.close()
 
 
+def wait_until(page: Page, expression: str, timeout: float = 15.0) -> None:
+    """Poll an expression from here: the page's CSP forbids the eval that page.wait_for_function needs."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.1)
+
+
 def check_the_transcript_workspace(page) -> None:
     """The link's audio plays in the page; a word seeks there; a line is edited, kept over a reload, then undone."""
     player = page.locator("#player")
     expect(player).to_have_attribute("src", re.compile(r"/library/\w+/media/$"))
-    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20_000)
+    wait_until(page, "document.getElementById('player').readyState >= 1")
     word = page.locator(".segment .word").nth(5)
     start = float(word.get_attribute("data-start"))
     word.click()
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 0.5", timeout=10_000)
+    wait_until(page, f"Math.abs(document.getElementById('player').currentTime - {start}) < 0.5")
     expect(page.locator(".segment").first).to_have_class(re.compile(r"\bcurrent\b"))
 
     segment = page.locator(".segment").first
