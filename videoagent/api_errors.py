@@ -22,6 +22,7 @@ from django.core.exceptions import (
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils.deprecation import MiddlewareMixin
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 
@@ -116,3 +117,24 @@ def install(api: NinjaAPI) -> None:
 def unknown_endpoint(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any /api/ path no operation matches: a JSON 404 rather than the site's HTML page."""
     return JsonResponse({"detail": "Not found."}, status=404)
+
+
+class JsonMethodNotAllowedMiddleware(MiddlewareMixin):
+    """ninja answers a wrong method with a plain-text 405 and offers no hook for it; under /api/ it becomes the
+    documented JSON shape, keeping the Allow header."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            response.status_code != 405
+            or not request.path.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        allowed = response.get("Allow", "")
+        answer = JsonResponse(
+            {"detail": f"{request.method} is not allowed here" + (f"; use {allowed}." if allowed else ".")},
+            status=405,
+        )
+        if allowed:
+            answer["Allow"] = allowed
+        return answer

@@ -164,3 +164,9 @@ async def test_a_static_path_outside_the_static_folders_is_a_404(path):
     communicator = HttpCommunicator(application, "GET", path)
     response = await communicator.get_response(timeout=10)
     assert response["status"] == 404
+
+
+def test_a_wrong_method_is_a_json_405_with_the_allowed_methods(alice_api):
+    response = alice_api.put("/api/transcripts", {}, content_type="application/json")
+    assert response.status_code == 405 and response["Content-Type"].startswith("application/json")
+    assert response["Allow"] and response.json()["detail"].startswith("PUT is not allowed here; use GET")
