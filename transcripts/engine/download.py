@@ -94,6 +94,8 @@ def is_public(address: str) -> bool:
 def check_url(url: str, *, allow_private: bool) -> None:
     """Only http(s) links to public addresses (unless private ones are allowed)."""
     url = url.strip()
+    if not url.lower().startswith(("http://", "https://")):  # also what plain words get: the most useful answer
+        raise DownloadError("Only http:// and https:// links can be transcribed.")
     # Spaces, control characters and lone surrogates belong in no link, and the database refuses some of them.
     if not url.isprintable() or any(char.isspace() for char in url):
         raise DownloadError("The link is not a valid URL.")
