@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench migrate system-deps
+.PHONY: run worker test lint format bench migrate system-deps
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ run: migrate
 	@echo "VideoAgent: open http://$(HOST):$(PORT)/"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) videoagent.asgi:application
 
+# A transcription worker (scaling out: README, "Scaling out"). It needs the database, the broker
+# (CELERY_BROKER_URL, or REDIS_URL), the channel layer and the shared MEDIA_DIR; no Daphne, no Claude CLI.
+# WORKER_CONCURRENCY: transcriptions at once on this machine (threads sharing one loaded model); it is also the
+# worker's TRANSCRIPTION_CONCURRENCY, so each thread of the pool has its slot.
+WORKER_CONCURRENCY ?= 1
+worker: migrate
+	TRANSCRIPTION_CONCURRENCY=$(WORKER_CONCURRENCY) $(BIN)/celery -A videoagent worker --queues transcription --pool threads \
+		--concurrency $(WORKER_CONCURRENCY) --hostname transcription@%h --loglevel INFO
+
 # The Debian packages the tests need (espeak-ng, chromium), checked first: installed when that asks no password
 # (root, or sudo -n), otherwise make stops here with the command to run.
 system-deps:
@@ -36,6 +45,7 @@ test: system-deps $(BIN)/.installed-test
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.installed-test
 	$(BIN)/ruff format .
@@ -44,3 +54,4 @@ format: $(BIN)/.installed-test
 bench: $(BIN)/.installed-test
 	$(BIN)/python bench/transcription.py
 	$(BIN)/python bench/chat.py
+	$(BIN)/python bench/cluster.py

@@ -1,4 +1,5 @@
-"""Every page needs a login, except the login and first-run pages and the API (which answers 401 itself)."""
+"""Every page needs a login, except the login and first-run pages and the API (which answers 401 itself); a
+domain NotFound from any view is the site's 404 page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponseBase
+from django.core.handlers.exception import response_for_exception
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.utils.deprecation import MiddlewareMixin
+
+from accounts.owned import NotFound
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
@@ -23,3 +28,12 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         if request.path.startswith(self.exempt_prefixes):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class NotFoundMiddleware(MiddlewareMixin):
+    """Services and selectors raise NotFound for a row that is not the user's; a page answers it as a 404."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        if isinstance(exception, NotFound):
+            return response_for_exception(request, Http404(str(exception)))
+        return None

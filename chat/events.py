@@ -57,19 +57,6 @@ class DeltaEvent(TypedDict):
     text: str
 
 
-class JobProgressEvent(TypedDict):
-    """Sent by the transcription service to the job's group and the chat session's group."""
-
-    type: Literal["job.progress"]
-    job_id: str
-    status: str  # queued | downloading | transcribing | done | failed
-    stage: str
-    percent: float
-    message: str
-    transcript_id: str | None
-    warning: str  # set when the transcript is done but may miss something (speech in another language)
-
-
 class TitleEvent(TypedDict):
     """The chat got its title (from the first user message)."""
 
@@ -84,7 +71,3 @@ class ErrorEvent(TypedDict):
 
 def chat_group(session_id: object) -> str:
     return f"chat_{session_id}"
-
-
-def job_group(job_id: object) -> str:
-    return f"job_{job_id}"

@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from accounts.owned import OwnedQuerySet
+
 TITLE_LENGTH = 50
 
 
@@ -25,6 +27,8 @@ class ChatSession(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]

@@ -1,4 +1,4 @@
-"""What the chat does with its data: sessions and messages (seed 4.1 and 5.5)."""
+"""What the chat does with its data: sessions and messages (seed 4.1 and 5.5). Reads are in chat.selectors."""
 
 from __future__ import annotations
 
@@ -6,21 +6,14 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.http import Http404
 
 from chat.models import ChatSession, Message, title_from_message
+from chat.selectors import get_session_for
+from chat.selectors import list_sessions as list_sessions  # tests/test_models.py still reads it here
 
 
 def create_session(*, owner: AbstractBaseUser) -> ChatSession:
     return ChatSession.objects.create(owner=owner)
-
-
-def get_session_for(*, owner: AbstractBaseUser, session_id: uuid.UUID | str) -> ChatSession:
-    """The owner's session, or Http404: another user's id looks exactly like a missing one."""
-    try:
-        return ChatSession.objects.get(id=session_id, owner=owner)
-    except (ChatSession.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("Chat session not found") from exc
 
 
 @transaction.atomic
@@ -35,13 +28,13 @@ def save_message(*, session: ChatSession, role: str, content: str) -> Message:
     return message
 
 
-def list_sessions(*, owner: AbstractBaseUser, limit: int = 50) -> list[ChatSession]:
-    """The owner's sessions, most recently updated first (seed 4.1), with message counts."""
-    from django.db.models import Count
-
-    queryset = ChatSession.objects.filter(owner=owner).annotate(message_count=Count("messages"))
-    return list(queryset.order_by("-updated_at")[:limit])
+def store_agent_session_id(*, session_id: uuid.UUID | str, agent_session_id: str) -> None:
+    """Remember the Claude session id, so the chat's next actor (in any server process) resumes it."""
+    ChatSession.objects.filter(id=session_id).exclude(agent_session_id=agent_session_id).update(
+        agent_session_id=agent_session_id
+    )
 
 
 def delete_session(*, owner: AbstractBaseUser, session_id: uuid.UUID | str) -> None:
+    """Delete the owner's session with its messages; NotFound for anyone else's."""
     get_session_for(owner=owner, session_id=session_id).delete()

@@ -10,7 +10,11 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from claude_agent_sdk import create_sdk_mcp_server, tool
 
-from transcripts import services as transcript_services
+from accounts.owned import NotFound
+from transcripts import selectors
+from transcripts.documents import create_document
+from transcripts.errors import QueueUnavailable, TranscriptionError
+from transcripts.jobs import JobRequest, available_models, transcribe
 from transcripts.models import Transcript
 
 logger = logging.getLogger(__name__)
@@ -41,12 +45,15 @@ def _describe(transcript: Transcript) -> str:
 # channels' database_sync_to_async closes stale connections around each call, which a long-lived process needs.
 @database_sync_to_async
 def _library_rows(owner: Any) -> list[str]:
-    return [_describe(t) for t in Transcript.objects.filter(owner=owner).defer("segments").order_by("-created_at")[:50]]
+    return [_describe(t) for t in selectors.transcripts_for(owner=owner).defer("segments")[:50]]
 
 
 @database_sync_to_async
 def _own_transcript(owner: Any, transcript_id: str) -> Transcript | None:
-    return Transcript.objects.filter(owner=owner, pk=transcript_id).first()
+    try:
+        return selectors.get_transcript_for(owner=owner, transcript_id=transcript_id)
+    except NotFound:
+        return None
 
 
 def build_tool_server(*, owner: Any, session: Any) -> Any:
@@ -56,6 +63,7 @@ def build_tool_server(*, owner: Any, session: Any) -> Any:
 
 def build_tools(*, owner: Any, session: Any) -> list[Any]:
     """The tools for one chat. The user comes from the closure, never from the model's arguments."""
+    session_id = session.id if session is not None else None
 
     @tool(
         "transcribe_video",
@@ -69,22 +77,24 @@ def build_tools(*, owner: Any, session: Any) -> list[Any]:
                 "source": {"type": "string"},
                 "language": {"type": "string"},
                 "task": {"type": "string", "enum": ["transcribe", "translate"]},
-                "model": {"type": "string", "enum": transcript_services.available_models()},
+                "model": {"type": "string", "enum": available_models()},
             },
             "required": ["source"],
         },
     )
     async def transcribe_video(args: dict[str, Any]) -> dict[str, Any]:
         try:
-            transcript = await transcript_services.transcribe(
-                owner=owner,
+            request = JobRequest(
                 source=str(args.get("source", "")),
-                session=session,
                 language=str(args.get("language") or ""),
                 task=str(args.get("task") or "transcribe"),
                 model=str(args.get("model") or ""),
+                session_id=session_id,
             )
-        except transcript_services.TranscriptionError as exc:
+            transcript = await transcribe(owner=owner, request=request)
+        except QueueUnavailable as exc:
+            return _reply(f"The transcription queue is unavailable, so nothing was started: {exc}", is_error=True)
+        except TranscriptionError as exc:
             return _reply(f"Transcription failed: {exc}", is_error=True)
         excerpt = transcript.text[:EXCERPT_CHARS] + ("…" if len(transcript.text) > EXCERPT_CHARS else "")
         # The warning comes first and is marked, so the agent passes it on rather than burying it.
@@ -102,13 +112,13 @@ def build_tools(*, owner: Any, session: Any) -> list[Any]:
     async def write_file(args: dict[str, Any]) -> dict[str, Any]:
         try:
             # A worker thread: writing files never blocks the event loop (seed 3.2).
-            document = await sync_to_async(transcript_services.create_document, thread_sensitive=False)(
+            document = await sync_to_async(create_document, thread_sensitive=False)(
                 owner=owner,
                 filename=str(args.get("filename", "")),
                 content=str(args.get("content", "")),
-                session=session,
+                session_id=session_id,
             )
-        except transcript_services.TranscriptionError as exc:
+        except TranscriptionError as exc:
             return _reply(str(exc), is_error=True)
         return _reply(f"Saved {document.title!r} to the library as id {document.id}.")
 

@@ -9,8 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from chat import services
-from chat.models import ChatSession
+from chat import selectors, services
 from transcripts.progress import saved_progress_event
 from transcripts.selectors import jobs_for
 
@@ -19,7 +18,7 @@ CHAT_JOBS_SHOWN = 20
 
 def index(request: HttpRequest) -> HttpResponse:
     """Open the most recent chat, or start the first one."""
-    latest = ChatSession.objects.filter(owner=request.user).order_by("-updated_at").first()
+    latest = selectors.latest_session_for(owner=request.user)
     if latest is None:
         latest = services.create_session(owner=request.user)
     return redirect("chat:session", session_id=latest.id)
@@ -32,7 +31,7 @@ def new_chat(request: HttpRequest) -> HttpResponse:
 
 
 def chat_session(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
-    session = services.get_session_for(owner=request.user, session_id=session_id)
+    session = selectors.get_session_for(owner=request.user, session_id=session_id)  # NotFound: the 404 page
     # The chat's latest jobs, drawn oldest first by chat.js, so their progress rows survive a reload.
     latest_jobs = list(jobs_for(owner=request.user, session_id=session.id)[:CHAT_JOBS_SHOWN])
     return render(
@@ -40,7 +39,7 @@ def chat_session(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         "chat/chat.html",
         {
             "session": session,
-            "sessions": services.list_sessions(owner=request.user, limit=50),
+            "sessions": selectors.list_sessions(owner=request.user, limit=50),
             "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
             "accept": ",".join(settings.UPLOAD_ALLOWED_EXTENSIONS),
             "jobs": [saved_progress_event(job) for job in reversed(latest_jobs)],

@@ -18,6 +18,10 @@ from tests.factories import UserFactory
 
 # Importing videoagent.asgi must not touch a database before pytest-django has set up the test one.
 os.environ.setdefault("VIDEOAGENT_SKIP_STARTUP", "1")
+# Jobs run in the test process (and in the servers tests start) unless a test starts Celery workers itself: the
+# PostgreSQL + Redis pass sets REDIS_URL, which would otherwise send every job to a worker. pytest-django has read
+# the settings before this file runs, so the `isolated_storage` fixture sets them too.
+os.environ.setdefault("TRANSCRIPTION_RUNNER", "local")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -28,6 +32,7 @@ def isolated_storage(settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AGENT_HOME_DIR = tmp_path / "agent"
     settings.JOB_WORK_DIR = tmp_path / "work"
+    settings.TRANSCRIPTION_RUNNER = "local"
     return tmp_path
 
 

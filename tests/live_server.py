@@ -104,19 +104,26 @@ def daphne_server(tmp_path: Path, **settings: str) -> Iterator[LiveServer]:
         with server_database(environment):
             subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO_ROOT, env=environment, check=True)
             log_path = tmp_path / "daphne.log"
-            with log_path.open("w") as log:
-                process = subprocess.Popen(
-                    [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
-                    cwd=REPO_ROOT,
-                    env=environment,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                try:
-                    _wait_for_port(port, process, log_path)
-                    yield LiveServer(f"http://127.0.0.1:{port}", process, environment, fake, log_path)
-                finally:
-                    stop(process)
+            with running_daphne(environment, port, log_path) as process:
+                yield LiveServer(f"http://127.0.0.1:{port}", process, environment, fake, log_path)
+
+
+@contextlib.contextmanager
+def running_daphne(environment: dict[str, str], port: int, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Daphne on 127.0.0.1:`port` with `environment`, accepting connections; stopped when the context ends."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_port(port, process, log_path)
+            yield process
+        finally:
+            stop(process)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:

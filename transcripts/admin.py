@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from transcripts import selectors
+from transcripts import exports
 from transcripts.models import Transcript, TranscriptionJob
 
 
@@ -28,11 +28,11 @@ class TranscriptAdmin(admin.ModelAdmin):
         """One transcript: its TXT file. Several: a zip of TXT files."""
         transcripts = list(queryset.order_by("created_at"))
         if len(transcripts) == 1:
-            exported = selectors.export_transcript(transcripts[0], "txt")
+            exported = exports.export_transcript(transcripts[0], "txt")
             response = HttpResponse(exported.content, content_type=exported.content_type)
             filename = exported.filename
         else:
-            response = HttpResponse(selectors.export_transcripts_zip(transcripts), content_type="application/zip")
+            response = HttpResponse(exports.export_transcripts_zip(transcripts), content_type="application/zip")
             filename = f"transcripts-{timezone.now():%Y%m%d-%H%M%S}.zip"
         response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
         return response

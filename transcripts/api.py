@@ -11,12 +11,12 @@ from django.utils.http import content_disposition_header
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
-from chat.services import get_session_for
-from transcripts import selectors
+from transcripts import exports, selectors
 from transcripts.engine.formats import FORMATS
 from transcripts.engine.languages import LANGUAGE_CODES, TASKS, is_english_only
-from transcripts.models import Transcript
-from transcripts.services import TranscriptionError, available_models, create_job, submit_job
+from transcripts.errors import QueueUnavailable, TranscriptionError
+from transcripts.jobs import JobRequest, available_models, start_job
+from transcripts.models import Transcript, TranscriptionJob
 from videoagent.api_errors import BODY_ERRORS, COMMON_ERRORS, ErrorOut
 
 router = Router(tags=["transcripts"])
@@ -64,7 +64,7 @@ class TranscriptOut(Schema):
 
     @staticmethod
     def resolve_filename(obj: Transcript) -> str:
-        return selectors.safe_filename(obj.title, "txt")
+        return exports.safe_filename(obj.title, "txt")
 
 
 class TranscriptDetailOut(TranscriptOut):
@@ -132,6 +132,14 @@ class JobOut(Schema):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = Field(description="How often a runner started it (more than 1: a worker stopped mid-job).")
+    jobs_ahead: int | None = Field(
+        None, description="While queued: how many jobs (of every user) are ahead of it; 0: it is next."
+    )
+
+    @staticmethod
+    def resolve_jobs_ahead(obj: TranscriptionJob) -> int | None:
+        return selectors.jobs_ahead(obj)
 
 
 class JobListOut(Schema):
@@ -167,7 +175,7 @@ def download_transcript(
     request: HttpRequest, transcript_id: TranscriptId, format: Literal["txt", "srt", "vtt", "json"] = "txt"
 ) -> HttpResponse:
     transcript = selectors.get_transcript_for(owner=request.auth, transcript_id=transcript_id)
-    exported = selectors.export_transcript(transcript, format)
+    exported = exports.export_transcript(transcript, format)
     response = HttpResponse(exported.content, content_type=exported.content_type)
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=exported.filename)
     return response
@@ -180,24 +188,14 @@ def delete_transcript(request: HttpRequest, transcript_id: TranscriptId) -> dict
     return {"success": True}
 
 
-@router.post("/transcriptions", response={202: JobOut, 404: ErrorOut, **BODY_ERRORS})
+@router.post("/transcriptions", response={202: JobOut, 404: ErrorOut, 503: ErrorOut, **BODY_ERRORS})
 def create_transcription(request: HttpRequest, payload: TranscriptionIn) -> Status[object]:
-    session = None
-    if payload.session_id is not None:
-        session = get_session_for(owner=request.auth, session_id=payload.session_id)
     try:
-        job = create_job(
-            owner=request.auth,
-            source=payload.source,
-            session=session,
-            language=payload.language,
-            task=payload.task,
-            model=payload.model,
-            redo=payload.redo,
-        )
+        job, _ = start_job(owner=request.auth, request=JobRequest(**payload.model_dump()))
+    except QueueUnavailable as exc:
+        return Status(503, {"detail": str(exc)})
     except TranscriptionError as exc:
         return Status(400, {"detail": str(exc)})
-    submit_job(job)
     return Status(202, job)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from transcripts.progress import jobs_group
+from transcripts.events import jobs_group
 
 CLOSE_UNAUTHENTICATED = 4401
 

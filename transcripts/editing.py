@@ -12,9 +12,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from transcripts.errors import TranscriptionError
+from transcripts.exports import write_transcript_files
 from transcripts.models import Transcript
 from transcripts.selectors import get_transcript_for
-from transcripts.services import TranscriptionError, write_transcript_files
 
 TITLE_MAX_CHARS = 300
 SEGMENT_MAX_CHARS = 5_000
@@ -64,7 +65,7 @@ def revert_segment(*, owner: AbstractBaseUser, transcript_id: str, index: int) -
 
 
 def _locked(owner: AbstractBaseUser, transcript_id: str) -> Transcript:
-    get_transcript_for(owner=owner, transcript_id=transcript_id)  # Http404 for another user's id
+    get_transcript_for(owner=owner, transcript_id=transcript_id)  # NotFound for another user's id
     return Transcript.objects.select_for_update().get(pk=transcript_id, owner=owner)
 
 

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 
 from transcripts.engine.languages import LANGUAGE_CODES, LANGUAGE_NAMES, is_english_only
-from transcripts.services import available_models
+from transcripts.jobs import available_models
 
 MAX_LINKS = 20
 MAX_FILES = 20

@@ -10,7 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from transcripts import selectors, services
+from transcripts import jobs as job_service
+from transcripts import selectors
+from transcripts.errors import TranscriptionError
 from transcripts.forms import MAX_FILES, NewTranscriptionForm
 
 JOBS_SHOWN = 100
@@ -28,7 +30,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
             form.add_error(None, f"At most {MAX_FILES} files at a time.")
         if form.is_valid():
             try:
-                started, errors = services.start_transcriptions(
+                started, errors = job_service.start_transcriptions(
                     owner=request.user,
                     links=form.cleaned_data["links"],
                     files=files,
@@ -36,7 +38,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
                     language=form.cleaned_data["language"],
                     task=form.cleaned_data["task"],
                 )
-            except services.TranscriptionError as exc:
+            except TranscriptionError as exc:
                 form.add_error(None, str(exc))
             else:
                 for error in errors:
@@ -54,19 +56,19 @@ def jobs(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    return _act_on_job(request, services.cancel_job, job_id, "Cancelling the transcription.")
+    return _act_on_job(request, job_service.cancel_job, job_id, "Cancelling the transcription.")
 
 
 @require_POST
 def retry(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    return _act_on_job(request, services.retry_job, job_id, "Started the transcription again.")
+    return _act_on_job(request, job_service.retry_job, job_id, "Started the transcription again.")
 
 
 def _act_on_job(request: HttpRequest, action: Callable[..., object], job_id: uuid.UUID, done: str) -> HttpResponse:
     """Run a job action for the user and come back to the jobs page with its outcome in words."""
     try:
         action(owner=request.user, job_id=job_id)
-    except services.TranscriptionError as exc:
+    except TranscriptionError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, done)

@@ -10,6 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from accounts.owned import OwnedQuerySet
+
 
 def new_transcript_id() -> str:
     """Short, URL-safe, unguessable id (seed 4.1 used 8 characters of a UUID)."""
@@ -65,6 +67,8 @@ class Transcript(models.Model):
     media_size = models.PositiveBigIntegerField(default=0, help_text="Bytes of media_file.")
     edited_at = models.DateTimeField(null=True, blank=True, help_text="When its title or text was last edited.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -126,7 +130,13 @@ class TranscriptionJob(models.Model):
     download_seconds = models.FloatField(null=True, blank=True)
     transcribe_seconds = models.FloatField(null=True, blank=True)
     runner = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running the job.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Refreshed by the runner while it works; a stale one means it died."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How often a runner started this job.")
     transcript = models.ForeignKey(Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+
+    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from chat.events import JobProgressEvent, chat_group, job_group
+from transcripts.events import JobProgressEvent, job_group, jobs_group, session_jobs_group
 from transcripts.models import JobStatus, TranscriptionJob
+from transcripts.selectors import jobs_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +27,13 @@ MIN_INTERVAL_SECONDS = 0.25  # at most a few progress events per second
 CANCEL_CHECK_SECONDS = 1.0  # how often a running job looks for its owner's cancel request
 
 
+# Where a reporter's events go: (groups, event). The default is the channel layer; anything else (a test, a bench)
+# passes its own.
+EventSink = Callable[[list[str], JobProgressEvent], None]
+
+
 class JobCancelled(Exception):
     """The owner cancelled the job while it ran."""
-
-
-def jobs_group(owner_id: object) -> str:
-    """Every job of one user: the jobs page listens here."""
-    return f"jobs_user_{owner_id}"
 
 
 def send_event(groups: list[str], event: JobProgressEvent) -> None:
@@ -46,14 +48,21 @@ def send_event(groups: list[str], event: JobProgressEvent) -> None:
             logger.warning("Could not send progress to %s", group, exc_info=True)
 
 
+def queued_message(ahead: int) -> str:
+    return f"Queued: {ahead} {'job' if ahead == 1 else 'jobs'} ahead" if ahead else "Queued: next in line"
+
+
 def saved_progress_event(job: TranscriptionJob) -> JobProgressEvent:
     """The job's state as saved, in the shape of its live events, for a page that draws it before the next event
     (the chat after a reload). The message is what the reporter's last event said for the same state."""
     status = JobStatus(job.status)
+    ahead = jobs_ahead(job)  # None unless the job waits in the queue
     if status == JobStatus.DONE:
         message = f"Transcript ready. Warning: {job.warning}" if job.warning else "Transcript ready"
     elif status == JobStatus.FAILED:
         message = job.error or "Failed"
+    elif ahead is not None:
+        message = queued_message(ahead)
     else:
         message = job.stage or status.label
     return {
@@ -65,17 +74,19 @@ def saved_progress_event(job: TranscriptionJob) -> JobProgressEvent:
         "message": message,
         "transcript_id": job.transcript_id,
         "warning": job.warning,
+        "jobs_ahead": ahead,
     }
 
 
 class ProgressReporter:
     """Reports one job's progress. Percent never goes backwards; the last event is `done` or `failed`."""
 
-    def __init__(self, job: TranscriptionJob) -> None:
+    def __init__(self, job: TranscriptionJob, *, sink: EventSink | None = None) -> None:
         self.job = job
+        self.sink = sink or send_event
         self.groups = [job_group(job.id), jobs_group(job.owner_id)]
         if job.session_id:
-            self.groups.append(chat_group(job.session_id))
+            self.groups.append(session_jobs_group(job.session_id))
         self.percent = 0.0
         self.status = JobStatus(job.status)
         self.stage = job.stage or "Queued"
@@ -128,6 +139,11 @@ class ProgressReporter:
             self.cancel_seen = True
             raise JobCancelled
 
+    def queued(self, ahead: int) -> None:
+        """The job waits behind `ahead` others (sent once when it is submitted; the row stays as it is)."""
+        self.finished, self.percent = True, self.job.percent
+        self._emit(queued_message(ahead), force=True, save=False, ahead=ahead)
+
     def announce(self, message: str) -> None:
         """Send the job's current state as it is in the database (for a change made outside a run)."""
         self.finished, self.percent = True, self.job.percent
@@ -145,7 +161,15 @@ class ProgressReporter:
         self.job.error = error
         self._emit(error, force=True)
 
-    def _emit(self, message: str, *, force: bool, transcript_id: str | None = None, save: bool = True) -> None:
+    def _emit(
+        self,
+        message: str,
+        *,
+        force: bool,
+        transcript_id: str | None = None,
+        save: bool = True,
+        ahead: int | None = None,
+    ) -> None:
         now = time.monotonic()
         if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
             self._unsent = True
@@ -162,8 +186,9 @@ class ProgressReporter:
             "message": message,
             "transcript_id": transcript_id,
             "warning": self.job.warning,
+            "jobs_ahead": ahead,
         }
-        send_event(self.groups, event)
+        self.sink(self.groups, event)
 
     def _flush(self) -> None:
         if self._unsent and not self.finished:

@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from transcripts import editing, selectors
+from transcripts import editing, exports, selectors
+from transcripts.errors import TranscriptionError
 from transcripts.forms import NewTranscriptionForm
 from transcripts.models import Transcript
 from transcripts.ranges import ranged_file_response
 from transcripts.search import search_library
-from transcripts.services import TranscriptionError
 
 PAGE_SIZE = 25
 
@@ -43,7 +43,7 @@ def detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
         "transcripts/detail.html",
         {
             "transcript": transcript,
-            "formats": selectors.EXPORT_FORMATS,
+            "formats": exports.EXPORT_FORMATS,
             "media_kind": selectors.media_kind(transcript),
         },
     )
@@ -115,7 +115,7 @@ def delete(request: HttpRequest, transcript_id: str) -> HttpResponse:
 def attachment_response(transcript: Transcript, fmt: str) -> HttpResponse:
     """The transcript rendered in `fmt` as a file download; an unknown format is a missing page."""
     try:
-        exported = selectors.export_transcript(transcript, fmt)
+        exported = exports.export_transcript(transcript, fmt)
     except ValueError as exc:
         raise Http404(str(exc)) from exc
     response = HttpResponse(exported.content, content_type=exported.content_type)

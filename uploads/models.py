@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from accounts.owned import OwnedQuerySet
+
 
 def upload_path(instance: Upload, filename: str) -> str:
     # The stored name is ours (owner id + uuid + a checked extension); the user's name is kept only as data.
@@ -22,6 +24,8 @@ class Upload(models.Model):
     file = models.FileField(upload_to=upload_path, max_length=300)
     size = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

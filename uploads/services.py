@@ -9,11 +9,9 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404
 
 from uploads.handlers import format_size
 from uploads.models import Upload
@@ -80,15 +78,12 @@ def store_upload(*, owner: AbstractBaseUser, uploaded_file: UploadedFile | None)
 
 
 def list_uploads(*, owner: AbstractBaseUser) -> QuerySet[Upload]:
-    return Upload.objects.filter(owner=owner).order_by("-created_at")
+    return Upload.objects.for_owner(owner).order_by("-created_at")
 
 
 def get_upload_for(*, owner: AbstractBaseUser, upload_id: uuid.UUID | str) -> Upload:
-    """The owner's upload, or Http404: another user's id looks exactly like a missing one."""
-    try:
-        return Upload.objects.get(pk=upload_id, owner=owner)
-    except (Upload.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("Upload not found") from exc
+    """The owner's upload, or NotFound: another user's id looks exactly like a missing one."""
+    return Upload.objects.get_owned(owner, upload_id)
 
 
 def delete_upload(*, owner: AbstractBaseUser, upload_id: uuid.UUID | str) -> None:

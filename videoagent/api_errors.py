@@ -26,6 +26,7 @@ from django.utils.deprecation import MiddlewareMixin
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 
+from accounts.owned import NotFound
 from uploads.handlers import UploadTooLargeError, format_size
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ def install(api: NinjaAPI) -> None:
         return error_response(api, request, status=400, detail=str(exc) or "The request is malformed.")
 
     @api.exception_handler(Http404)
-    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    @api.exception_handler(NotFound)
+    def not_found(request: HttpRequest, exc: Http404 | NotFound) -> HttpResponse:
         # Our lookups say what was not found ("Transcript not found"); another user's id reads the same.
         return error_response(api, request, status=404, detail=str(exc) or "Not found.")
 

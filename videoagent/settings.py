@@ -21,7 +21,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DATA_DIR = Path(env_str("VIDEOAGENT_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-MEDIA_ROOT = DATA_DIR / "media"
+# Uploads, transcripts' files and kept media. Every web process and worker must see the same folder: with several
+# machines, mount one shared volume here (MEDIA_DIR) on each.
+MEDIA_ROOT = Path(env_str("MEDIA_DIR", str(DATA_DIR / "media"))).resolve()
 MODEL_CACHE_DIR = DATA_DIR / "models"
 AGENT_HOME_DIR = DATA_DIR / "agent"
 # A job's scratch files (a download in progress) live here, one folder per job; a start-up sweep removes the
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.NotFoundMiddleware",
     "videoagent.api_errors.JsonMethodNotAllowedMiddleware",
     # Last, as axes asks: it turns a lockout flagged during authenticate() into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -121,7 +124,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_PREFIX", "videoagent")},
+            # A receive blocks in Redis for 5 s (channels_redis' BZPOPMIN), and redis-py 8 reads with a 5 s socket
+            # timeout by default, so every websocket idle for 5 s failed with "Timeout reading". No read timeout:
+            # BZPOPMIN bounds the wait itself (and a longer timeout made cancelled receives hang on Python 3.11).
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": env_str("CHANNEL_PREFIX", "videoagent"),
+            },
         }
     }
 else:
@@ -241,6 +250,11 @@ AGENT_MAX_SESSIONS_PER_USER = env_int("AGENT_MAX_SESSIONS_PER_USER", 3)
 AGENT_IDLE_DISCONNECTED_SECONDS = env_float("AGENT_IDLE_DISCONNECTED_SECONDS", 120.0)
 AGENT_MAX_RETRIES = env_int("AGENT_MAX_RETRIES", 2)
 AGENT_API_TIMEOUT_SECONDS = env_float("AGENT_API_TIMEOUT_SECONDS", 120.0)
+# With several server processes (REDIS_URL), a chat's agent runs in the one process holding the chat's lease in
+# Redis, renewed every third of this; a process that dies holds it at most this long, then another takes over.
+AGENT_LEASE_SECONDS = env_float("AGENT_LEASE_SECONDS", 15.0)
+if AGENT_LEASE_SECONDS <= 0:
+    raise ImproperlyConfigured("AGENT_LEASE_SECONDS must be more than 0")
 CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 20_000)
 # Messages one user may send a minute, across their chats and tabs: each costs model calls (0: no limit).
 CHAT_MESSAGES_PER_MINUTE = env_int("CHAT_MESSAGES_PER_MINUTE", 20)
@@ -267,6 +281,49 @@ WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 5)
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 0)  # 0: CTranslate2 picks
 WHISPER_VAD_FILTER = env_bool("WHISPER_VAD_FILTER", True)
 TRANSCRIPTION_CONCURRENCY = env_int("TRANSCRIPTION_CONCURRENCY", 1)
+
+# Where jobs run (transcripts/runner.py). "local": threads of the process that created the job (the embedded
+# default). "celery": Celery workers (`make worker`) through CELERY_BROKER_URL. "auto": celery when a broker is
+# configured, else local. CELERY_BROKER_URL defaults to REDIS_URL, so a deployment with Redis uses workers.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("REDIS_URL")
+TRANSCRIPTION_RUNNER = env_choice("TRANSCRIPTION_RUNNER", "auto", ("auto", "local", "celery"))
+if TRANSCRIPTION_RUNNER == "auto":
+    TRANSCRIPTION_RUNNER = "celery" if CELERY_BROKER_URL else "local"
+# A job's runner refreshes its heartbeat every JOB_HEARTBEAT_SECONDS; one silent for JOB_HEARTBEAT_TIMEOUT_SECONDS
+# is dead (its process was killed, or its machine lost), so recovery and a redelivered job may take it over.
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 10.0)
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env_float("JOB_HEARTBEAT_TIMEOUT_SECONDS", 60.0)
+# How often a job may start (a worker that died mid-job hands it to another); then it fails with a message.
+TRANSCRIPTION_MAX_ATTEMPTS = env_int("TRANSCRIPTION_MAX_ATTEMPTS", 3)
+# The longest a job may take. The broker hands an unacknowledged job to another worker only after its visibility
+# timeout, which must be longer than this (Redis; for RabbitMQ set its consumer_timeout likewise).
+TRANSCRIPTION_TIME_LIMIT_SECONDS = env_int("TRANSCRIPTION_TIME_LIMIT_SECONDS", 4 * 3600)
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int(
+    "CELERY_VISIBILITY_TIMEOUT_SECONDS", TRANSCRIPTION_TIME_LIMIT_SECONDS + 1800
+)
+# Seconds to wait for the broker when a job is submitted; then the submit fails with "queue unavailable".
+CELERY_PUBLISH_TIMEOUT_SECONDS = env_float("CELERY_PUBLISH_TIMEOUT_SECONDS", 5.0)
+# Delivery that survives a worker's death: a job's message is acknowledged only when the job has ended
+# (acks_late), put back if the worker process is lost, and a worker takes one message at a time (prefetch 1), so
+# no job waits behind a busy worker. The job row is the result: no result backend.
+CELERY_TASK_DEFAULT_QUEUE = "transcription"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = TRANSCRIPTION_TIME_LIMIT_SECONDS
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_PUBLISH_TIMEOUT_SECONDS
+# How often a worker looks for messages whose worker died (Redis: unacknowledged past the visibility timeout).
+CELERY_RESTORE_INTERVAL_SECONDS = env_int("CELERY_RESTORE_INTERVAL_SECONDS", 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+    "unacked_restore_interval": CELERY_RESTORE_INTERVAL_SECONDS,
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": CELERY_PUBLISH_TIMEOUT_SECONDS,
+    "socket_timeout": CELERY_PUBLISH_TIMEOUT_SECONDS,
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs in LOGGING's format, like the web processes
 DOWNLOAD_MAX_BYTES = env_int("DOWNLOAD_MAX_BYTES", 1024 * 1024 * 1024)
 DOWNLOAD_MAX_DURATION_SECONDS = env_int("DOWNLOAD_MAX_DURATION_SECONDS", 4 * 3600)
 DOWNLOAD_SOCKET_TIMEOUT_SECONDS = env_float("DOWNLOAD_SOCKET_TIMEOUT_SECONDS", 30.0)

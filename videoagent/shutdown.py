@@ -56,7 +56,7 @@ async def stop_everything() -> None:
     from channels.db import database_sync_to_async
 
     from chat.registry import registry
-    from transcripts.services import interrupt_own_jobs
+    from transcripts.recovery import interrupt_own_jobs
 
     try:
         await asyncio.wait_for(registry.stop_all(), timeout=settings.GRACEFUL_SHUTDOWN_TIMEOUT + EXIT_MARGIN_SECONDS)

@@ -17,7 +17,7 @@ def on_server_start() -> None:
     from videoagent.shutdown import install_for_daphne
 
     install_for_daphne()
-    from transcripts.services import recover_interrupted_jobs, sweep_work_dirs
+    from transcripts.recovery import recover_interrupted_jobs, sweep_work_dirs
 
     try:
         recover_interrupted_jobs()

@@ -19,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from tests.factories import MessageFactory, TranscriptFactory
 from transcripts.engine import download
 from transcripts.models import SourceType, TranscriptionJob
+from transcripts.runner import JobHandle
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def alices_library(alice) -> None:
 def api_schema(wsgi_app, alice_token, alices_library, settings, monkeypatch):
     settings.ALLOW_PRIVATE_URLS = False
     settings.UPLOAD_MAX_BYTES = 10 * 1024  # generated files stay small, and larger ones show the 413
-    monkeypatch.setattr("transcripts.api.submit_job", lambda job: None)  # jobs are recorded, never run
+    monkeypatch.setattr("transcripts.runner.submit", JobHandle)  # jobs are recorded, never run
     monkeypatch.setattr(download, "_system_getaddrinfo", numeric_hosts_only)
     config = schemathesis.Config.from_dict(
         {

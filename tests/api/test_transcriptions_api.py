@@ -8,6 +8,7 @@ import pytest
 
 from tests.factories import ChatSessionFactory, TranscriptFactory
 from transcripts.models import JobStatus, SourceType, TranscriptionJob
+from transcripts.runner import JobHandle
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +105,7 @@ LOCAL_LINK = "http://127.0.0.1:9/talk.mp4"  # no DNS needed; the job itself runs
 
 def test_a_job_records_the_chosen_model_language_and_task(alice_api, monkeypatch, settings):
     settings.ALLOW_PRIVATE_URLS = True
-    monkeypatch.setattr("transcripts.api.submit_job", lambda job: None)
+    monkeypatch.setattr("transcripts.runner.submit", JobHandle)
     response = alice_api.post(
         "/api/transcriptions",
         {"source": LOCAL_LINK, "language": "DE", "task": "translate", "model": "base"},
@@ -119,7 +120,7 @@ def test_a_job_records_the_chosen_model_language_and_task(alice_api, monkeypatch
 
 def test_auto_language_and_no_model_mean_detection_with_the_default_model(alice_api, monkeypatch, settings):
     settings.ALLOW_PRIVATE_URLS = True
-    monkeypatch.setattr("transcripts.api.submit_job", lambda job: None)
+    monkeypatch.setattr("transcripts.runner.submit", JobHandle)
     response = alice_api.post(
         "/api/transcriptions",
         {"source": LOCAL_LINK, "language": "auto"},

@@ -116,7 +116,8 @@ async def test_a_closed_tabs_agent_stops_after_the_idle_time_and_a_chat_with_a_t
     closed_at = loop.time()
     await eventually(lambda: registry.get(closed_chat.id) is None)
     assert loop.time() - closed_at >= 0.4
-    assert not closed_actor.is_running
+    # The registry lets go of an actor first, then stops it (its CLI may take a moment to exit).
+    await eventually(lambda: not closed_actor.is_running)
 
     await asyncio.sleep(1.0)  # the kept chat's agent has been idle far past the idle time too
     assert registry.get(kept_chat.id) is kept_actor and kept_actor.is_running
@@ -135,4 +136,4 @@ async def test_an_agent_without_a_tab_is_not_stopped_in_the_middle_of_a_turn(reg
     gate.set()
     assert await turn == "echo: a long job"
     await eventually(lambda: registry.get("s") is None)
-    assert not actor.is_running
+    await eventually(lambda: not actor.is_running)

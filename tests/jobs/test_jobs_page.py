@@ -14,8 +14,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.chat.conftest import ORIGIN, session_cookie
 from tests.conftest import TEST_DATA
 from tests.factories import TranscriptFactory
-from transcripts import services
+from transcripts import runner
+from transcripts.jobs import JobRequest, cancel_job, create_job
 from transcripts.models import JobStatus, SourceType, Transcript, TranscriptionJob
+from transcripts.pipeline import execute_job
 from transcripts.progress import ProgressReporter
 from uploads.models import Upload
 from videoagent.asgi import application
@@ -28,7 +30,12 @@ def submitted(monkeypatch, settings) -> list[TranscriptionJob]:
     """Jobs handed to the runner (recorded, not run: running them is tested elsewhere)."""
     settings.ALLOW_PRIVATE_URLS = True
     jobs: list[TranscriptionJob] = []
-    monkeypatch.setattr(services, "submit_job", jobs.append)
+
+    def record(job_id):
+        jobs.append(TranscriptionJob.objects.get(pk=job_id))
+        return runner.JobHandle(job_id)
+
+    monkeypatch.setattr(runner, "submit", record)
     return jobs
 
 
@@ -127,15 +134,15 @@ def test_a_queued_job_is_cancelled_at_once_and_can_be_retried_with_the_same_choi
 def test_a_running_transcription_stops_soon_after_it_is_cancelled(alice, long_speech):
     with long_speech.open("rb") as handle:
         upload = Upload.objects.create(owner=alice, original_name="talk.mp4", file=File(handle, name="talk.mp4"))
-    job = services.create_job(owner=alice, source=str(upload.id))
-    runner = threading.Thread(target=services.run_job, args=(job.id,))
-    runner.start()
+    job = create_job(owner=alice, request=JobRequest(source=str(upload.id)))
+    worker = threading.Thread(target=execute_job, args=(job.id,))
+    worker.start()
     deadline = time.monotonic() + 60
     while TranscriptionJob.objects.get(pk=job.pk).status != JobStatus.TRANSCRIBING and time.monotonic() < deadline:
         time.sleep(0.1)
-    services.cancel_job(owner=alice, job_id=job.id)
+    cancel_job(owner=alice, job_id=job.id)
     cancelled_at = time.monotonic()
-    runner.join(timeout=60)
+    worker.join(timeout=60)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.transcript_id is None and not Transcript.objects.exists()
     # It stops at the next step of the work (a language-detection batch or a group of chunks), not at the end.

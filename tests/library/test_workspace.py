@@ -8,7 +8,7 @@ import pytest
 
 from chat.tools import build_tools
 from tests.factories import TranscriptFactory
-from transcripts import services
+from tests.job_helpers import transcribe_now
 from transcripts.models import JobStatus, Transcript
 
 WORDS = [
@@ -170,7 +170,7 @@ def test_search_shows_snippets_with_the_hit_marked_linking_to_the_time(alice_cli
 @pytest.mark.slow
 def test_a_links_downloaded_audio_is_kept_for_the_player_and_removed_with_the_transcript(alice, media_server, settings):
     settings.ALLOW_PRIVATE_URLS = True
-    job = services.run_job(services.create_job(owner=alice, source=f"{media_server}/jfk.flac", model="tiny.en").id)
+    job = transcribe_now(alice, f"{media_server}/jfk.flac", model="tiny.en")
     assert job.status == JobStatus.DONE, job.error
     transcript = Transcript.objects.get(pk=job.transcript_id)
     assert transcript.media_path is not None and transcript.media_path.parent == transcript.files_dir
@@ -180,7 +180,5 @@ def test_a_links_downloaded_audio_is_kept_for_the_player_and_removed_with_the_tr
     assert not media.exists()
 
     settings.KEEP_MEDIA = False
-    job = services.run_job(
-        services.create_job(owner=alice, source=f"{media_server}/jfk.flac", model="tiny.en", redo=True).id
-    )
+    job = transcribe_now(alice, f"{media_server}/jfk.flac", model="tiny.en", redo=True)
     assert Transcript.objects.get(pk=job.transcript_id).media_file == ""

@@ -9,8 +9,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 
-from transcripts import runner, services
+from tests.job_helpers import make_job
+from transcripts import pipeline, runner
 from transcripts.engine import whisper
+from transcripts.errors import TranscriptionError
+from transcripts.jobs import JobRequest, submit_job, transcribe
 from transcripts.models import JobStatus, Transcript
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,7 +34,7 @@ async def test_the_event_loop_keeps_running_while_a_transcription_runs(alice, ma
 
     ticking = asyncio.create_task(ticker())
     started = time.monotonic()
-    transcript = await services.transcribe(owner=alice, source=str(upload.id))
+    transcript = await transcribe(owner=alice, request=JobRequest(source=str(upload.id)))
     elapsed = time.monotonic() - started
     stop.set()
     await ticking
@@ -45,8 +48,8 @@ async def test_the_event_loop_keeps_running_while_a_transcription_runs(alice, ma
 
 async def test_a_failed_transcription_raises_a_readable_error(alice, make_upload, recorded_events):
     upload = await sync_to_async(make_upload)(alice, "no-audio.mp4")
-    with pytest.raises(services.TranscriptionError, match="no audio stream"):
-        await services.transcribe(owner=alice, source=str(upload.id))
+    with pytest.raises(TranscriptionError, match="no audio stream"):
+        await transcribe(owner=alice, request=JobRequest(source=str(upload.id)))
 
 
 def test_with_a_limit_of_one_two_jobs_never_transcribe_at_once(
@@ -63,10 +66,10 @@ def test_with_a_limit_of_one_two_jobs_never_transcribe_at_once(
         finally:
             intervals.append((start, time.monotonic()))
 
-    monkeypatch.setattr(services, "transcribe_file", timed_transcribe)
-    jobs = [services.create_job(owner=alice, source=str(make_upload(alice, "speech.mp4").id)) for _ in range(2)]
-    futures = [runner.submit(services.run_job, job.id) for job in jobs]
-    results = [future.result(timeout=120) for future in futures]
+    monkeypatch.setattr(pipeline, "transcribe_file", timed_transcribe)
+    jobs = [make_job(alice, str(make_upload(alice, "speech.mp4").id)) for _ in range(2)]
+    handles = [runner.submit(job.id) for job in jobs]
+    results = [handle.wait(timeout=120) for handle in handles]
 
     assert [job.status for job in results] == [JobStatus.DONE, JobStatus.DONE]
     (_, first_end), (second_start, _) = sorted(intervals)
@@ -76,8 +79,8 @@ def test_with_a_limit_of_one_two_jobs_never_transcribe_at_once(
 
 
 def test_submit_job_runs_in_the_background(alice, make_upload, recorded_events):
-    job = services.create_job(owner=alice, source=str(make_upload(alice, "speech.mp4").id))
-    services.submit_job(job)
+    job = make_job(alice, str(make_upload(alice, "speech.mp4").id))
+    submit_job(job)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job.refresh_from_db()

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from transcripts import services
+from tests.job_helpers import make_job, transcribe_now
+from transcripts import recovery
+from transcripts.errors import TranscriptionError
+from transcripts.liveness import current_runner_id
 from transcripts.models import JobStatus, Transcript, TranscriptionJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +40,7 @@ def assert_nothing_left_behind(before: set[str]) -> None:
 )
 def test_unusable_uploads_fail_with_a_clear_error(alice, make_upload, recorded_events, name, error):
     before = leftover_job_dirs()
-    job = services.run_job(services.create_job(owner=alice, source=str(make_upload(alice, name).id)).id)
+    job = transcribe_now(alice, str(make_upload(alice, name).id))
     assert job.status == JobStatus.FAILED
     assert error in job.error
     assert recorded_events[-1]["status"] == "failed" and error in recorded_events[-1]["message"]
@@ -50,14 +53,14 @@ def test_unusable_uploads_fail_with_a_clear_error(alice, make_upload, recorded_e
 )
 def test_bad_links_fail_with_a_clear_error(alice, media_server, allow_private_urls, path, error):
     before = leftover_job_dirs()
-    job = services.run_job(services.create_job(owner=alice, source=media_server + path).id)
+    job = transcribe_now(alice, media_server + path)
     assert job.status == JobStatus.FAILED and error in job.error
     assert_nothing_left_behind(before)
 
 
 def test_an_unreachable_host_fails_with_a_clear_error(alice, allow_private_urls, settings):
     settings.DOWNLOAD_SOCKET_TIMEOUT_SECONDS = 3
-    job = services.run_job(services.create_job(owner=alice, source="http://127.0.0.1:9/video.mp4").id)
+    job = transcribe_now(alice, "http://127.0.0.1:9/video.mp4")
     assert job.status == JobStatus.FAILED
     assert "Connection refused" in job.error
 
@@ -65,7 +68,7 @@ def test_an_unreachable_host_fails_with_a_clear_error(alice, allow_private_urls,
 def test_a_download_over_the_size_limit_fails_with_a_clear_error(alice, media_server, allow_private_urls, settings):
     settings.DOWNLOAD_MAX_BYTES = 100_000
     before = leftover_job_dirs()
-    job = services.run_job(services.create_job(owner=alice, source=f"{media_server}/jfk.flac").id)
+    job = transcribe_now(alice, f"{media_server}/jfk.flac")
     assert job.status == JobStatus.FAILED and "larger than the 98 KB download limit" in job.error
     assert_nothing_left_behind(before)
 
@@ -80,8 +83,8 @@ def test_a_download_over_the_size_limit_fails_with_a_clear_error(alice, media_se
     ],
 )
 def test_unsupported_sources_are_refused_before_a_job_exists(alice, source, error):
-    with pytest.raises(services.TranscriptionError, match=error):
-        services.create_job(owner=alice, source=source)
+    with pytest.raises(TranscriptionError, match=error):
+        make_job(alice, source)
     assert not TranscriptionJob.objects.exists()
 
 
@@ -93,11 +96,11 @@ def test_a_killed_downloads_work_files_are_gone_after_a_restart(alice, settings,
         owner=alice, source="https://example.com/v", status=JobStatus.DOWNLOADING, runner=gone
     )
     running = TranscriptionJob.objects.create(
-        owner=alice, source="https://example.com/w", status=JobStatus.DOWNLOADING, runner=services.RUNNER_ID
+        owner=alice, source="https://example.com/w", status=JobStatus.DOWNLOADING, runner=current_runner_id()
     )
     for job in (killed, running):
-        services.job_work_dir(job.id).mkdir(parents=True)
-        (services.job_work_dir(job.id) / "media.webm.part").write_bytes(b"partial")
+        recovery.job_work_dir(job.id).mkdir(parents=True)
+        (recovery.job_work_dir(job.id) / "media.webm.part").write_bytes(b"partial")
     stray = Path(settings.JOB_WORK_DIR) / "job-not-a-uuid"
     stray.mkdir()
 
@@ -106,19 +109,19 @@ def test_a_killed_downloads_work_files_are_gone_after_a_restart(alice, settings,
 
     killed.refresh_from_db()
     assert killed.status == JobStatus.FAILED and "Interrupted" in killed.error
-    assert not services.job_work_dir(killed.id).exists() and not stray.exists()
-    assert (services.job_work_dir(running.id) / "media.webm.part").exists()  # a live job keeps its files
+    assert not recovery.job_work_dir(killed.id).exists() and not stray.exists()
+    assert (recovery.job_work_dir(running.id) / "media.webm.part").exists()  # a live job keeps its files
 
 
 def test_a_stopping_server_marks_only_its_own_unfinished_jobs_interrupted(alice):
     own = TranscriptionJob.objects.create(
-        owner=alice, source="https://example.com/a", status=JobStatus.TRANSCRIBING, runner=services.RUNNER_ID
+        owner=alice, source="https://example.com/a", status=JobStatus.TRANSCRIBING, runner=current_runner_id()
     )
     other = TranscriptionJob.objects.create(
         owner=alice, source="https://example.com/b", status=JobStatus.TRANSCRIBING, runner="other-host:1:1"
     )
-    assert services.interrupt_own_jobs() == 1
+    assert recovery.interrupt_own_jobs() == 1
     own.refresh_from_db()
     other.refresh_from_db()
-    assert own.status == JobStatus.FAILED and own.error == services.STOPPED_ERROR
+    assert own.status == JobStatus.FAILED and own.error == recovery.STOPPED_ERROR
     assert other.status == JobStatus.TRANSCRIBING

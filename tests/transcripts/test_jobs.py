@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from tests.job_helpers import make_job, run_job, transcribe_now
 from tests.media import SYNTHETIC_TEXT, word_error_rate
-from transcripts import services
+from transcripts import liveness, recovery
+from transcripts.errors import TranscriptionError
 from transcripts.models import JobStatus, SourceType, Transcript, TranscriptionJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,8 +42,8 @@ def parse_vtt(content: str) -> list[tuple[str, str, str]]:
 
 def test_synthetic_speech_in_an_mp4_upload_is_transcribed_into_every_format(alice, make_upload, recorded_events):
     upload = make_upload(alice, "speech.mp4")
-    job = services.create_job(owner=alice, source=str(upload.id))
-    job = services.run_job(job.id)
+    job = make_job(alice, str(upload.id))
+    job = run_job(job)
 
     assert job.status == JobStatus.DONE, job.error
     transcript = Transcript.objects.get(pk=job.transcript_id)
@@ -65,7 +69,7 @@ def test_synthetic_speech_in_an_mp4_upload_is_transcribed_into_every_format(alic
 
 
 def test_progress_starts_at_zero_ends_done_and_never_goes_backwards(alice, make_upload, recorded_events):
-    job = services.run_job(services.create_job(owner=alice, source=str(make_upload(alice, "speech.mp4").id)).id)
+    job = transcribe_now(alice, str(make_upload(alice, "speech.mp4").id))
     percents = [event["percent"] for event in recorded_events]
     assert recorded_events[0]["percent"] == 0
     assert recorded_events[-1]["status"] == "done"
@@ -83,7 +87,7 @@ def test_a_link_is_downloaded_with_yt_dlp_and_transcribed(alice, media_server, a
 
     session = ChatSessionFactory(owner=alice)
     url = f"{media_server}/jfk.flac"
-    job = services.run_job(services.create_job(owner=alice, source=url, session=session).id)
+    job = transcribe_now(alice, url, session_id=session.id)
 
     assert job.status == JobStatus.DONE, job.error
     transcript = Transcript.objects.get(pk=job.transcript_id)
@@ -91,50 +95,60 @@ def test_a_link_is_downloaded_with_yt_dlp_and_transcribed(alice, media_server, a
     assert "ask not what your country can do for you" in transcript.text.lower().replace(",", "")
     statuses = [event["status"] for event in recorded_events]
     assert statuses.index("downloading") < statuses.index("transcribing") < statuses.index("done")
-    assert recorded_events[-1]["groups"] == [f"job_{job.id}", f"jobs_user_{alice.id}", f"chat_{session.id}"]
+    assert recorded_events[-1]["groups"] == [f"job_{job.id}", f"jobs_user_{alice.id}", f"jobs_chat_{session.id}"]
     assert job.download_seconds is not None
 
 
 def test_the_same_link_again_returns_the_existing_transcript_unless_redo(alice, media_server, allow_private_urls):
     url = f"{media_server}/jfk.flac"
-    first = services.run_job(services.create_job(owner=alice, source=url).id)
-    again = services.create_job(owner=alice, source=url)
+    first = transcribe_now(alice, url)
+    again = make_job(alice, url)
     assert again.status == JobStatus.DONE and again.transcript_id == first.transcript_id
-    redo = services.create_job(owner=alice, source=url, redo=True)
+    redo = make_job(alice, url, redo=True)
     assert redo.status == JobStatus.QUEUED
 
 
 def test_a_private_link_is_refused_when_not_allowed(alice, media_server, settings):
     settings.ALLOW_PRIVATE_URLS = False
-    with pytest.raises(services.TranscriptionError, match="private, loopback or reserved"):
-        services.create_job(owner=alice, source=f"{media_server}/jfk.flac")
+    with pytest.raises(TranscriptionError, match="private, loopback or reserved"):
+        make_job(alice, f"{media_server}/jfk.flac")
     assert not TranscriptionJob.objects.exists()
 
 
 def test_another_users_upload_looks_like_a_missing_one(alice, bob, make_upload):
     upload = make_upload(bob, "speech.mp4")
-    with pytest.raises(services.TranscriptionError, match="No upload with that id"):
-        services.create_job(owner=alice, source=str(upload.id))
+    with pytest.raises(TranscriptionError, match="No upload with that id"):
+        make_job(alice, str(upload.id))
 
 
-def test_a_restart_marks_interrupted_jobs_failed(alice):
+def test_a_restart_marks_interrupted_jobs_failed(alice, settings):
     left_running = TranscriptionJob.objects.create(
         owner=alice,
         source="https://example.com/a.mp4",
         source_type=SourceType.URL,
         status=JobStatus.TRANSCRIBING,
-        runner=f"{services.socket.gethostname()}:999999999",
+        runner=f"{liveness.socket.gethostname()}:999999999",
     )
     never_started = TranscriptionJob.objects.create(owner=alice, source="https://example.com/b.mp4", source_type="url")
+    # Another host's process cannot be seen from here: its heartbeat tells whether it still works.
     live_elsewhere = TranscriptionJob.objects.create(
         owner=alice,
         source="https://example.com/c.mp4",
         source_type="url",
         status=JobStatus.DOWNLOADING,
-        runner="another-host:1",
+        runner="another-host:1:5",
+        heartbeat_at=timezone.now(),
     )
-    assert services.recover_interrupted_jobs() == 2
-    for job in (left_running, never_started):
+    silent_elsewhere = TranscriptionJob.objects.create(
+        owner=alice,
+        source="https://example.com/d.mp4",
+        source_type="url",
+        status=JobStatus.DOWNLOADING,
+        runner="another-host:2:5",
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS + 1),
+    )
+    assert recovery.recover_interrupted_jobs() == 3
+    for job in (left_running, never_started, silent_elsewhere):
         job.refresh_from_db()
         assert job.status == JobStatus.FAILED and "Interrupted" in job.error and job.finished_at
     live_elsewhere.refresh_from_db()
@@ -148,10 +162,10 @@ def test_a_job_of_a_process_whose_pid_was_reused_counts_as_interrupted(alice):
         source="https://example.com/a.mp4",
         source_type=SourceType.URL,
         status=JobStatus.TRANSCRIBING,
-        runner=f"{services.socket.gethostname()}:{services.os.getpid()}:1",
+        runner=f"{liveness.socket.gethostname()}:{liveness.os.getpid()}:1",
     )
-    this_process = services.create_job(owner=alice, source="https://93.184.215.14/b.mp4")
-    assert services.recover_interrupted_jobs() == 1
+    this_process = make_job(alice, "https://93.184.215.14/b.mp4")
+    assert recovery.recover_interrupted_jobs() == 1
     reused_pid.refresh_from_db()
     this_process.refresh_from_db()
     assert reused_pid.status == JobStatus.FAILED and "server restarted" in reused_pid.error
@@ -160,5 +174,5 @@ def test_a_job_of_a_process_whose_pid_was_reused_counts_as_interrupted(alice):
 
 def test_an_upload_can_be_named_with_the_upload_prefix(alice, make_upload):
     upload = make_upload(alice, "speech.mp4")
-    job = services.create_job(owner=alice, source=f"upload:{upload.id}")
+    job = make_job(alice, f"upload:{upload.id}")
     assert job.upload == upload and job.source_type == SourceType.UPLOAD and job.source == "speech.mp4"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.job_helpers import make_job, transcribe_now
 from tests.media import (
     GERMAN_LICENCE_WORDS,
     LANGUAGE_SWITCH,
@@ -13,14 +14,14 @@ from tests.media import (
     normalise,
     word_error_rate,
 )
-from transcripts import services
+from transcripts.errors import TranscriptionError
 from transcripts.models import JobStatus, Task, Transcript, TranscriptionJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def transcribe(owner, upload, **choices) -> tuple[TranscriptionJob, Transcript]:
-    job = services.run_job(services.create_job(owner=owner, source=str(upload.id), **choices).id)
+    job = transcribe_now(owner, str(upload.id), **choices)
     assert job.status == JobStatus.DONE, job.error
     return job, Transcript.objects.get(pk=job.transcript_id)
 
@@ -107,8 +108,8 @@ def test_the_english_only_model_gives_no_warning_on_english_speech(alice, make_u
 )
 def test_what_a_model_cannot_do_is_refused_before_any_work(alice, make_upload, choices, message):
     upload = make_upload(alice, "german.mp4")
-    with pytest.raises(services.TranscriptionError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        services.create_job(owner=alice, source=str(upload.id), **choices)
+    with pytest.raises(TranscriptionError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        make_job(alice, str(upload.id), **choices)
     assert not TranscriptionJob.objects.exists()
 
 

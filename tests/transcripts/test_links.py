@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.job_helpers import transcribe_now
 from tests.transcripts.test_failures import assert_nothing_left_behind, leftover_job_dirs
-from transcripts import services
 from transcripts.engine import download
 from transcripts.engine.download import DownloadConfig, DownloadError, download_audio, is_public
 from transcripts.models import JobStatus
@@ -71,7 +71,7 @@ def test_a_stream_of_unknown_size_is_stopped_at_the_limit(media_server, tmp_path
 def test_a_stream_over_the_size_limit_fails_the_job(alice, media_server, allow_private_urls, settings, recorded_events):
     settings.DOWNLOAD_MAX_BYTES = 100_000
     before = leftover_job_dirs()
-    job = services.run_job(services.create_job(owner=alice, source=f"{media_server}/stream/jfk.flac").id)
+    job = transcribe_now(alice, f"{media_server}/stream/jfk.flac")
     assert job.status == JobStatus.FAILED and "larger than the 98 KB download limit" in job.error
     assert recorded_events[-1]["status"] == "failed"
     assert_nothing_left_behind(before)
@@ -82,7 +82,7 @@ def test_a_link_over_the_duration_limit_fails_with_a_clear_error(alice, media_se
     # A plain file link has no duration in its metadata: the limit is applied once the file is probed.
     settings.DOWNLOAD_MAX_DURATION_SECONDS = 5
     before = leftover_job_dirs()
-    job = services.run_job(services.create_job(owner=alice, source=f"{media_server}/jfk.flac").id)
+    job = transcribe_now(alice, f"{media_server}/jfk.flac")
     assert job.status == JobStatus.FAILED
     assert job.error == "The media is 11 s long; the limit is 5 s."
     assert_nothing_left_behind(before)
@@ -91,7 +91,7 @@ def test_a_link_over_the_duration_limit_fails_with_a_clear_error(alice, media_se
 @pytest.mark.django_db(transaction=True)
 def test_a_playlist_link_is_refused_with_a_clear_error(alice, media_server, allow_private_urls):
     before = leftover_job_dirs()
-    job = services.run_job(services.create_job(owner=alice, source=f"{media_server}/playlist.html").id)
+    job = transcribe_now(alice, f"{media_server}/playlist.html")
     assert job.status == JobStatus.FAILED
     assert "playlist" in job.error
     assert_nothing_left_behind(before)

@@ -8,9 +8,9 @@ import time
 import pytest
 from django.core.files import File
 
+from tests.job_helpers import transcribe_now
 from tests.media import LONG_PARAGRAPHS, normalise, word_error_rate
 from tests.transcripts.test_jobs import parse_srt, parse_vtt
-from transcripts import services
 from transcripts.models import JobStatus, Transcript
 from uploads.models import Upload
 
@@ -32,7 +32,7 @@ def test_long_media_gives_subtitle_sized_cues_without_losing_a_word_and_progress
     with long_speech.open("rb") as handle:
         upload = Upload.objects.create(owner=alice, original_name="talk.mp4", file=File(handle, name="talk.mp4"))
     started = time.monotonic()
-    job = services.run_job(services.create_job(owner=alice, source=str(upload.id)).id)
+    job = transcribe_now(alice, str(upload.id))
     finished = time.monotonic()
 
     assert job.status == JobStatus.DONE, job.error

@@ -91,6 +91,7 @@ def test_a_chat_page_carries_its_jobs_oldest_first_for_the_progress_rows(alice_c
         "message": "Transcript ready",
         "transcript_id": transcript.pk,
         "warning": "",
+        "jobs_ahead": None,
     }
     assert (rows[1]["status"], rows[1]["percent"], rows[1]["message"]) == ("failed", 12.3, "HTTP 404")
     assert (rows[2]["status"], rows[2]["transcript_id"]) == ("transcribing", None)

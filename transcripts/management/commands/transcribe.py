@@ -1,4 +1,7 @@
-"""`manage.py transcribe PATH_OR_URL`: the job service from the command line, with a progress bar."""
+"""`manage.py transcribe PATH_OR_URL`: the job service from the command line, with a progress bar.
+
+The job goes through the runner like any other (in this process, or on a Celery worker when a broker is
+configured); the bar follows the job row, which every runner keeps up to date."""
 
 from __future__ import annotations
 
@@ -10,12 +13,15 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from transcripts import progress, services
 from transcripts.engine.formats import FORMATS
-from transcripts.models import JobStatus, Transcript
-from transcripts.selectors import export_transcript
+from transcripts.errors import TranscriptionError
+from transcripts.exports import export_transcript
+from transcripts.jobs import JobRequest, start_job
+from transcripts.models import JobStatus, Transcript, TranscriptionJob
 from uploads.models import Upload
 from uploads.services import sanitise_original_name
+
+PROGRESS_SECONDS = 0.5  # how often the bar is redrawn
 
 
 class Command(BaseCommand):
@@ -57,22 +63,23 @@ class Command(BaseCommand):
                     size=Path(source).stat().st_size,
                 )
             source = str(upload.id)
+        request = JobRequest(
+            source=source,
+            language=options["language"],
+            task=options["task"],
+            model=options["model"],
+            redo=options["redo"],
+        )
         try:
-            job = services.create_job(
-                owner=owner,
-                source=source,
-                language=options["language"],
-                task=options["task"],
-                model=options["model"],
-                redo=options["redo"],
-            )
-            original_send = progress.send_event
-            progress.send_event = self._progress_bar(original_send)
-            try:
-                job = services.run_job(job.id) if job.is_active else job
-            finally:
-                progress.send_event = original_send
-        except services.TranscriptionError as exc:
+            job, handle = start_job(owner=owner, request=request)
+            while job.is_active:
+                self._show(job)
+                try:
+                    job = handle.wait(timeout=PROGRESS_SECONDS)
+                except TimeoutError:
+                    job.refresh_from_db()
+            self._show(job)
+        except TranscriptionError as exc:
             raise CommandError(str(exc)) from exc
         finally:
             if upload is not None:
@@ -94,12 +101,8 @@ class Command(BaseCommand):
         user, _ = users.objects.get_or_create(username="cli-transcribe", defaults={"is_active": False})
         return user
 
-    def _progress_bar(self, send: Any) -> Any:
-        def show(groups: list[str], event: dict[str, Any]) -> None:
-            send(groups, event)
-            filled = int(event["percent"] / 5)
-            bar = "#" * filled + "-" * (20 - filled)
-            sys.stderr.write(f"\r[{bar}] {event['percent']:5.1f}% {event['stage']:<40.40}")
-            sys.stderr.flush()
-
-        return show
+    def _show(self, job: TranscriptionJob) -> None:
+        filled = int(job.percent / 5)
+        bar = "#" * filled + "-" * (20 - filled)
+        sys.stderr.write(f"\r[{bar}] {job.percent:5.1f}% {job.stage:<40.40}")
+        sys.stderr.flush()
