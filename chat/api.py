@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from asgiref.sync import async_to_sync
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from chat import conversation, services
-from chat.models import ChatSession
+from chat import cluster, selectors, services
+from chat.models import ChatSession, Message
 from videoagent.api_errors import COMMON_ERRORS, ErrorOut
 
 router = Router(tags=["chat"])
@@ -45,8 +46,8 @@ class SessionDetailOut(Schema):
     messages: list[ChatMessageOut]
 
     @staticmethod
-    def resolve_messages(obj: ChatSession) -> list[object]:
-        return list(obj.messages.all())
+    def resolve_messages(obj: ChatSession) -> list[Message]:
+        return selectors.session_messages(session_id=obj.id)
 
 
 class HistoryListOut(Schema):
@@ -61,14 +62,15 @@ class DeletedOut(Schema):
 @router.get("/status/{session_id}", response={200: StatusOut, 404: ErrorOut, **COMMON_ERRORS})
 def get_status(request: HttpRequest, session_id: uuid.UUID) -> StatusOut:
     """The agent's state for one of your chats: initializing, ready, processing or error."""
-    services.get_session_for(owner=request.user, session_id=session_id)
-    status, message = conversation.current_status(session_id)
+    selectors.get_session_for(owner=request.user, session_id=session_id)  # NotFound: a JSON 404
+    # Asked of the server process whose agent owns the chat, which may be another one (chat.cluster).
+    status, message = async_to_sync(cluster.status)(session_id)
     return StatusOut(status=str(status), session_id=str(session_id), message=message)
 
 
 @router.get("/history", response={200: HistoryListOut, **COMMON_ERRORS})
 def list_history(request: HttpRequest, limit: int = 50) -> HistoryListOut:
-    sessions = services.list_sessions(owner=request.user, limit=max(1, min(limit, 200)))
+    sessions = selectors.list_sessions(owner=request.user, limit=max(1, min(limit, 200)))
     return HistoryListOut(sessions=sessions, total=len(sessions))
 
 
@@ -82,7 +84,7 @@ def create_history(request: HttpRequest) -> Status:
 
 @router.get("/history/{session_id}", response={200: SessionDetailOut, 404: ErrorOut, **COMMON_ERRORS})
 def get_history(request: HttpRequest, session_id: uuid.UUID) -> ChatSession:
-    return services.get_session_for(owner=request.user, session_id=session_id)
+    return selectors.get_session_for(owner=request.user, session_id=session_id)
 
 
 @router.delete("/history/{session_id}", response={200: DeletedOut, 404: ErrorOut, **COMMON_ERRORS})

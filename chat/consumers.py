@@ -1,4 +1,5 @@
-"""The chat websocket: authenticate, check ownership, then parse and forward. Logic lives in chat.conversation."""
+"""The chat websocket: authenticate, check ownership, then parse and forward. Logic lives in chat.conversation;
+chat.cluster routes a message to the server process whose agent owns the chat."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.http import Http404
 
-from chat import conversation, services
+from accounts.owned import NotFound
+from chat import cluster, conversation, selectors
 from chat.decoding import BadMessage, decode_message
 from chat.events import chat_group
 from chat.models import ChatSession
+from transcripts.events import session_jobs_group
 from videoagent.shutdown import is_shutting_down
 
 logger = logging.getLogger(__name__)
@@ -36,16 +38,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         try:
-            self.session = await database_sync_to_async(services.get_session_for)(
+            self.session = await database_sync_to_async(selectors.get_session_for)(
                 owner=user, session_id=self.scope["url_route"]["kwargs"]["session_id"]
             )
-        except Http404:
+        except NotFound:  # another user's chat reads exactly like a missing one
             await self.close(code=CLOSE_NOT_FOUND)
             return
         conversation.tab_opened(self.session)
         await self.channel_layer.group_add(chat_group(self.session.id), self.channel_name)
+        await self.channel_layer.group_add(session_jobs_group(self.session.id), self.channel_name)
         await self.send_json(await conversation.history_event(self.session))
-        status, message = conversation.current_status(self.session.id)
+        status, message = await cluster.status(self.session.id)
         await self.send_json({"type": "status", "status": str(status), "message": message})
         conversation.spawn(conversation.greet_new_chat(self.session, user))
 
@@ -53,6 +56,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.session is not None:
             conversation.tab_closed(self.session)
             await self.channel_layer.group_discard(chat_group(self.session.id), self.channel_name)
+            await self.channel_layer.group_discard(session_jobs_group(self.session.id), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         # Bad JSON (or JSON nested too deeply, or with lone surrogates) gets an error event; the socket stays open.
@@ -68,7 +72,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "cancel":
-            await conversation.cancel(self.session)
+            await cluster.cancel(self.session.id)
             return
         if kind != "message":
             await self._error(f'Unknown message type {kind!r}; send "message" or "cancel".')
@@ -80,7 +84,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if len(text) > settings.CHAT_MESSAGE_MAX_CHARS:
             await self._error(f"The message is too long (limit {settings.CHAT_MESSAGE_MAX_CHARS} characters).")
             return
-        refusal = await conversation.submit(self.session, self.scope["user"], text.strip())
+        refusal = await cluster.submit(self.session, self.scope["user"], text.strip())
         if refusal:
             await self._error(refusal)
 

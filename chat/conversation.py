@@ -17,13 +17,13 @@ from channels.layers import get_channel_layer
 from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError
 from django.conf import settings
 
-from chat import limits, services
+from chat import limits, selectors, services
 from chat.actor import AgentError, ClientFactory, SessionActor
 from chat.agent import build_options, model_service_configured
 from chat.events import AgentStatus, ChatMessageEvent, HistoryEvent, chat_group
 from chat.markdown import render_markdown
 from chat.models import ChatSession, Message
-from chat.registry import AgentBusyError, registry
+from chat.registry import AgentBusyError, AgentElsewhereError, registry
 from chat.session_store import DatabaseSessionStore
 
 logger = logging.getLogger(__name__)
@@ -76,35 +76,20 @@ def message_event(message: Message) -> ChatMessageEvent:
 
 @database_sync_to_async
 def history_event(session: ChatSession) -> HistoryEvent:
-    session.refresh_from_db()
+    session.refresh_from_db(fields=["title"])  # another tab's first message may have named the chat since
     return {
         "type": "history",
         "session_id": str(session.id),
         "title": session.title,
-        "messages": [message_event(m) for m in session.messages.all()],
+        "messages": [message_event(m) for m in selectors.session_messages(session_id=session.id)],
     }
 
 
-@database_sync_to_async
-def _save(session: ChatSession, role: str, content: str) -> Message:
-    return services.save_message(session=session, role=role, content=content)
-
-
-@database_sync_to_async
-def _has_messages(session: ChatSession) -> bool:
-    return session.messages.exists()
-
-
-@database_sync_to_async
-def _store_agent_session_id(session_id: object, agent_session_id: str) -> None:
-    ChatSession.objects.filter(id=session_id).exclude(agent_session_id=agent_session_id).update(
-        agent_session_id=agent_session_id
-    )
-
-
-@database_sync_to_async
-def _stored_agent_session_id(session_id: object) -> str:
-    return ChatSession.objects.values_list("agent_session_id", flat=True).get(id=session_id)
+# channels' database_sync_to_async closes stale connections around each call, which a long-lived process needs.
+_save = database_sync_to_async(services.save_message)
+_has_messages = database_sync_to_async(selectors.has_messages)
+_store_agent_session_id = database_sync_to_async(services.store_agent_session_id)
+_stored_agent_session_id = database_sync_to_async(selectors.stored_agent_session_id)
 
 
 async def _ensure_actor(session: ChatSession, owner: Any, *, greet: bool) -> tuple[SessionActor, bool]:
@@ -114,12 +99,12 @@ async def _ensure_actor(session: ChatSession, owner: Any, *, greet: bool) -> tup
         await broadcast(session_id, {"type": "delta", "text": text})
 
     async def on_session_id(agent_session_id: str) -> None:
-        await _store_agent_session_id(session_id, agent_session_id)
+        await _store_agent_session_id(session_id=session_id, agent_session_id=agent_session_id)
 
     if registry.get(session_id) is None:
         await broadcast_status(session_id, AgentStatus.INITIALIZING, "Starting the agent…")
     # Read the resume id fresh: an earlier actor of this chat may have stored a newer one.
-    resume = await _stored_agent_session_id(session.id)
+    resume = await _stored_agent_session_id(session_id=session.id)
     factory = make_client_factory(owner=owner, session=session, resume=resume)
     return await registry.get_or_create(
         session_id,
@@ -153,24 +138,29 @@ def current_status(session_id: object) -> tuple[AgentStatus, str | None]:
 
 async def greet_new_chat(session: ChatSession, owner: Any) -> None:
     """A new chat's greeting, generated once by the agent and stored as its first message."""
-    if not model_service_configured() or await _has_messages(session):
+    if not model_service_configured() or await _has_messages(session_id=session.id):
         return
+    if await registry.claim(session.id) is not None:
+        return  # the chat's agent runs in another server process, which greets
     try:
         actor, created = await _ensure_actor(session, owner, greet=True)
+    except AgentElsewhereError:
+        return
     except AgentBusyError as exc:
         await broadcast_error(session.id, str(exc))
         return
     if not created:
         return  # another tab's connection is already greeting
     greeting = await actor.get_greeting()
-    if await _has_messages(session):
+    if await _has_messages(session_id=session.id):
         return
-    await broadcast(session.id, message_event(await _save(session, Message.Role.AGENT, greeting)))
+    await broadcast(session.id, message_event(await _save(session=session, role=Message.Role.AGENT, content=greeting)))
     await broadcast_status(session.id, AgentStatus.READY)
 
 
 async def submit(session: ChatSession, owner: Any, text: str) -> str | None:
-    """Answer a user message in the background, or say why it is refused (then nothing is saved or sent)."""
+    """Answer a user message in the background, or say why it is refused (then nothing is saved or sent). In this
+    process: chat.cluster.submit decides which process that is."""
     if not limits.pending_turns.try_add(session.id):
         return (
             f"Too many messages waiting: the agent answers one at a time and at most {settings.QUEUE_MAX_SIZE} "
@@ -225,7 +215,7 @@ async def answer(
     if ahead is not None:
         await asyncio.wait([ahead])  # not `await ahead`: cancelling this task must not cancel the shared future
     untitled = not session.title
-    await broadcast(session.id, message_event(await _save(session, Message.Role.USER, text)))
+    await broadcast(session.id, message_event(await _save(session=session, role=Message.Role.USER, content=text)))
     if untitled and session.title:  # the first user message named the chat (seed 4.1)
         await broadcast(session.id, {"type": "title", "title": session.title})
     if not model_service_configured():
@@ -239,6 +229,10 @@ async def answer(
         reply = await actor.process_message(text)
     except AgentBusyError as exc:
         await broadcast_error(session.id, str(exc))
+    except AgentElsewhereError:
+        # This process lost the chat's lease between taking the message and starting the agent (it stalled past
+        # AGENT_LEASE_SECONDS): another process runs the chat now.
+        await broadcast_error(session.id, "This chat's agent moved to another server. Please send your message again.")
     except AgentError as exc:
         await broadcast_error(session.id, str(exc))
     except TimeoutError as exc:
@@ -254,11 +248,11 @@ async def answer(
         logger.exception("Session %s: message failed", session.id)
         await broadcast_error(session.id, f"The agent could not answer: {exc}")
     else:
-        await broadcast(session.id, message_event(await _save(session, Message.Role.AGENT, reply)))
+        await broadcast(session.id, message_event(await _save(session=session, role=Message.Role.AGENT, content=reply)))
         await broadcast_status(session.id, AgentStatus.READY)
 
 
-async def cancel(session: ChatSession) -> None:
-    actor = registry.get(str(session.id))
+async def cancel(session_id: object) -> None:
+    actor = registry.get(str(session_id))
     if actor is not None:
         await actor.cancel()
