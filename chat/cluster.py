@@ -30,6 +30,12 @@ FORWARD_ACK_SECONDS = 3.0
 STATUS_REPLY_SECONDS = 2.0
 NOT_ANSWERING = "The chat's agent on another server is not answering. Please send your message again shortly."
 MOVING = "The agent's server is not answering; moving this chat to this server…"
+OWNER_LOST = (
+    "The server running this chat's agent stopped before the answer was finished. Please send your message again."
+)
+# How often a process asks the owner elsewhere about a chat whose tabs here wait on it (chat.cluster.watch_owner).
+WATCH_SECONDS = 1.0
+BUSY = {AgentStatus.PROCESSING, AgentStatus.INITIALIZING}
 
 
 class ForwardedMessage(TypedDict):
@@ -84,6 +90,8 @@ async def submit(session: ChatSession, owner: Any, text: str) -> str | None:
             continue
         if "error" in reply:
             return str(reply["error"])
+        if reply.get("refusal") is None:
+            watch_owner(session.id, holder, busy=True)  # the owner answers now; should it die, these tabs hear it
         return reply.get("refusal")
     return NOT_ANSWERING
 
@@ -124,17 +132,68 @@ async def cancel(session_id: object) -> None:
     await mailbox.tell(holder.channel, dict(request))
 
 
-async def status(session_id: object) -> tuple[AgentStatus, str | None]:
-    """The chat's agent status (seed 5.1), asked of the process that runs it."""
+async def status(session_id: object, *, watch: bool = False) -> tuple[AgentStatus, str | None]:
+    """The chat's agent status (seed 5.1), asked of the process that runs it. With `watch` (a tab connecting here),
+    a busy or silent owner elsewhere is followed until it is idle or gone, so the tab never waits on a dead one."""
     holder = await _registry().holder_elsewhere(session_id)
     if holder is None:
         return conversation.current_status(session_id)
+    reply = await _owner_status(holder, session_id)
+    if reply is None:
+        if watch:
+            watch_owner(session_id, holder, busy=False, moving=True)
+        return AgentStatus.INITIALIZING, MOVING
+    agent_status = AgentStatus(reply["status"])
+    if watch and agent_status in BUSY:
+        watch_owner(session_id, holder, busy=True)
+    return agent_status, reply.get("message")
+
+
+async def _owner_status(holder: Holder, session_id: object) -> dict[str, Any] | None:
+    """The owner's reply to a status request, or None when it does not answer in time."""
     request: StatusRequest = {"type": "agent.status", "session_id": str(session_id)}
     try:
-        reply = await asyncio.wait_for(mailbox.request(holder.channel, dict(request)), STATUS_REPLY_SECONDS)
+        return await asyncio.wait_for(mailbox.request(holder.channel, dict(request)), STATUS_REPLY_SECONDS)
     except TimeoutError:
-        return AgentStatus.INITIALIZING, MOVING
-    return AgentStatus(reply["status"]), reply.get("message")
+        return None
+
+
+# Tabs here waiting on an owner elsewhere: one watcher per chat and process.
+_watchers: dict[str, asyncio.Task[None]] = {}
+
+
+def watch_owner(session_id: object, holder: Holder, *, busy: bool, moving: bool = False) -> None:
+    """Follow the chat's owner in another process while tabs here wait on it. An owner that dies sends nothing
+    more: without this, a tab that saw "processing" (or "moving") would keep its send button disabled."""
+    key = str(session_id)
+    running = _watchers.get(key)
+    if running is None or running.done():
+        _watchers[key] = conversation.spawn(_watch_owner(key, holder, busy=busy, moving=moving))
+
+
+async def _watch_owner(session_id: str, holder: Holder, *, busy: bool, moving: bool) -> None:
+    leases = _registry().leases
+    assert leases is not None  # an owner elsewhere means there are leases
+    while await leases.holder(session_id) == holder:
+        await asyncio.sleep(WATCH_SECONDS)
+        reply = await _owner_status(holder, session_id)
+        if reply is None:
+            continue  # dead or stalled: its lease decides
+        if AgentStatus(reply["status"]) in BUSY:
+            busy = True
+            continue
+        if moving:  # this process told its tab the chat was moving; the owner was only slow
+            await conversation.broadcast_status(session_id, AgentStatus(reply["status"]), reply.get("message"))
+        return  # idle: the owner announced the end of its turn itself
+    if await leases.holder(session_id) is not None:
+        return  # another process has taken the chat over already and reports on it itself
+    if not await leases.first_to_report_loss(session_id, holder):
+        return
+    logger.warning("Session %s: its agent's process %s is gone", session_id, holder.process_id)
+    if busy:
+        await conversation.broadcast_error(session_id, OWNER_LOST)
+    else:
+        await conversation.broadcast_status(session_id, AgentStatus.READY)
 
 
 # The owner's side: what other processes send to this process's mailbox.

@@ -48,7 +48,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(chat_group(self.session.id), self.channel_name)
         await self.channel_layer.group_add(session_jobs_group(self.session.id), self.channel_name)
         await self.send_json(await conversation.history_event(self.session))
-        status, message = await cluster.status(self.session.id)
+        status, message = await cluster.status(self.session.id, watch=True)
         await self.send_json({"type": "status", "status": str(status), "message": message})
         conversation.spawn(conversation.greet_new_chat(self.session, user))
 

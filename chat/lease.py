@@ -106,6 +106,12 @@ class AgentLeases:
             await asyncio.sleep(min(0.25, self.ttl_seconds / 10))
         return True
 
+    async def first_to_report_loss(self, session_id: object, holder: Holder) -> bool:
+        """True for exactly one of the processes that saw `holder` lose the chat: the one that tells the chat's
+        tabs (each process whose tabs wait on that holder watches it, and a tab should hear it once)."""
+        key = f"{self.key(session_id)}:lost:{holder.process_id}"
+        return bool(await self._client().set(key, "1", nx=True, ex=60))
+
     async def aclose(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()

@@ -20,11 +20,12 @@ def create_session(*, owner: AbstractBaseUser) -> ChatSession:
 def save_message(*, session: ChatSession, role: str, content: str) -> Message:
     """Store a message; the first user message gives the session its title; the session's update time moves."""
     message = Message.objects.create(session=session, role=role, content=content)
-    update_fields = ["updated_at"]
     if not session.title and role == Message.Role.USER:
-        session.title = title_from_message(content)
-        update_fields.append("title")
-    session.save(update_fields=update_fields)
+        # Only while the chat is untitled in the database: `session` may be another tab's copy (or another server
+        # process's), loaded before that tab's first message named the chat.
+        ChatSession.objects.filter(id=session.id, title="").update(title=title_from_message(content))
+        session.refresh_from_db(fields=["title"])
+    session.save(update_fields=["updated_at"])
     return message
 
 

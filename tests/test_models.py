@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat import services as chat_services
-from chat.models import Message, title_from_message
+from chat.models import ChatSession, Message, title_from_message
 from tests.factories import ChatSessionFactory, TranscriptFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,16 @@ def test_title_comes_from_the_first_user_message_cut_at_50_characters(alice):
     chat_services.save_message(session=session, role=Message.Role.USER, content="second message")
     session.refresh_from_db()
     assert session.title == long_text[:50] + "..."
+
+
+def test_a_second_tabs_stale_copy_of_the_chat_does_not_rename_it(alice):
+    """Each tab's consumer holds the chat as it was when the tab connected; the first message of any tab names it."""
+    first_tab = chat_services.create_session(owner=alice)
+    second_tab = ChatSession.objects.get(id=first_tab.id)
+    chat_services.save_message(session=first_tab, role=Message.Role.USER, content="first message")
+    chat_services.save_message(session=second_tab, role=Message.Role.USER, content="second message")
+    assert second_tab.title == "first message"
+    assert ChatSession.objects.get(id=first_tab.id).title == "first message"
 
 
 def test_a_short_first_message_is_the_whole_title():

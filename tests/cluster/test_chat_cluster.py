@@ -1,6 +1,7 @@
 """One agent per chat across two real Daphne servers sharing PostgreSQL and Redis, with the real Claude CLI against
 one FakeAnthropic: two tabs of one chat on different servers share one CLI process and see the same messages in the
-same order; `kill -9` of the owning server moves the chat to the other, whose agent resumes the conversation."""
+same order; `kill -9` of the owning server in the middle of an answer is announced to the tabs, which may then send
+again, and the chat moves to the other server, whose agent resumes the conversation."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from chat.cluster import OWNER_LOST
 from tests.fake_anthropic import text
 from tests.live_cluster import ClusterProcess, live_cluster
 from tests.live_server import descendants
@@ -22,6 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 LEASE_SECONDS = 3  # short, so that the crash test waits seconds, not the default 15
 QUESTIONS = ("first question", "second question", "third question after the crash")
+INTERRUPTED = "a question whose answer the crash interrupts"
+BUSY = ("processing", "initializing")
 
 
 def scripted_answer(body: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +123,8 @@ def test_two_tabs_on_two_servers_share_one_agent_which_moves_when_its_server_die
         assert len(cli_processes(first)) == 1, first.log()
         assert cli_processes(second) == set(), second.log()
         assert tab_one.messages() == tab_two.messages()
+        # The first message named the chat, though it was typed on the other server than the second one.
+        assert {e["title"] for tab in (tab_one, tab_two) for e in tab.events if e["type"] == "title"} == {QUESTIONS[0]}
         assert [content for _, _, content in tab_one.messages()] == [
             "Hello! Send me a video.",
             QUESTIONS[0],
@@ -128,12 +134,21 @@ def test_two_tabs_on_two_servers_share_one_agent_which_moves_when_its_server_die
         ]
         assert status_on(second, session_key, chat_id)["status"] == "ready"
 
-        # web1 crashes; its tab reconnects to web2 and goes on where the chat was.
+        # web1 crashes in the middle of an answer. web2's tab is told (nobody else would: the owner is gone), and
+        # web1's tab reconnects to web2, where the chat is "moving" until web1's lease lapses, then ready.
+        cluster.fake.delay = 30
+        tab_two.send(INTERRUPTED)
+        wait_for(lambda: status_on(second, session_key, chat_id)["status"] == "processing", 30, "the turn to start")
         cluster.kill(first)
+        cluster.fake.delay = 0
         tab_one.close()
         tab_one = Tab(second, session_key, chat_id)
         history = tab_one.until(lambda e: e["type"] == "history")
-        assert [m["content"] for m in history["messages"]][-1] == f"Answer to the {QUESTIONS[1]}."
+        assert [m["content"] for m in history["messages"]][-1] == INTERRUPTED
+        lost = tab_two.until(lambda e: e["type"] == "error", timeout=LEASE_SECONDS + 15)
+        assert lost["message"] == OWNER_LOST
+        for tab in (tab_one, tab_two):
+            tab.until(lambda e: e["type"] == "status" and e["status"] not in BUSY, timeout=LEASE_SECONDS + 15)
         tab_one.send(QUESTIONS[2])
         tab_one.answer_to(QUESTIONS[2], timeout=LEASE_SECONDS + 90)
         tab_two.answer_to(QUESTIONS[2])
