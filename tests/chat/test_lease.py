@@ -127,3 +127,11 @@ async def test_waiting_for_a_holder_that_keeps_renewing_gives_up(leases):
 async def test_a_holder_reads_back_as_it_was_written():
     assert Holder.decode(ALPHA.encode()) == ALPHA
     assert Holder.decode(BETA.encode().encode()) == BETA
+
+
+async def test_only_one_process_reports_a_holders_loss(leases):
+    """Every process whose tabs waited on a dead owner sees it go; the chat's tabs should hear it once."""
+    assert await leases.first_to_report_loss("chat", ALPHA)
+    assert not await leases.first_to_report_loss("chat", ALPHA)
+    assert await leases.first_to_report_loss("chat", BETA)  # another holder's loss is news again
+    assert await leases.first_to_report_loss("another chat", ALPHA)
