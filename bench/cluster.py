@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
-import json
 import os
 import shutil
 import sys
@@ -37,7 +35,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,8 +56,15 @@ from websockets.exceptions import ConnectionClosed  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from tests import live_workers  # noqa: E402
-from tests.live_server import MAKE_SESSION  # noqa: E402
-from tests.live_workers import celery_worker, cluster_environment, manage, wait_for, web_server  # noqa: E402
+from tests.live_workers import (  # noqa: E402
+    celery_worker,
+    cluster_environment,
+    served_files,
+    submit_transcription,
+    user_session_and_token,
+    wait_for,
+    web_server,
+)
 from tests.media import LONG_PARAGRAPHS, read_audio, spoken_mp4  # noqa: E402
 from transcripts.engine.models import assembled_base  # noqa: E402
 
@@ -82,10 +86,6 @@ QUIET_SECONDS = 2.0
 SHORT_RUN_JOBS = 2  # the embedded and one-thread runs: about 20 s or more of latency samples each
 IDLE_SUBMITS = 5
 ACTIVE = {"queued", "downloading", "transcribing"}
-# MAKE_SESSION's user (a browser session, for the jobs page's websocket) and an API token: the last two lines printed.
-MAKE_USER = (
-    MAKE_SESSION + 'from accounts.services import issue_token\nprint(issue_token(owner=user, name="bench")[1])\n'
-)
 JOBS_SQL = """
 select j.status, j.error, j.created_at, j.started_at, j.finished_at, coalesce(t.duration, 0)
 from transcripts_transcriptionjob j left join transcripts_transcript t on t.id = j.transcript_id
@@ -209,40 +209,12 @@ def watching(web: str, session_key: str) -> Iterator[Watch]:
     reader.join(timeout=5)
 
 
-@contextlib.contextmanager
-def served(directory: Path) -> Iterator[str]:
-    """The files of `directory` over HTTP on 127.0.0.1, where the jobs' downloader fetches them."""
-
-    class QuietHandler(SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    class QuietServer(ThreadingHTTPServer):
-        def handle_error(self, request: object, client_address: object) -> None:
-            pass  # the downloader hangs up early when it only probes a file: a broken pipe, not a failure
-
-    server = QuietServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def submit(web: str, token: str, source: str) -> str:
     """POST /api/transcriptions as an API client would; the job id."""
-    request = urllib.request.Request(
-        f"{web}/api/transcriptions",
-        data=json.dumps({"source": source, "redo": True}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
-            return json.load(response)["id"]
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"submit answered {error.code}: {error.read().decode()}") from None
+    status, body = submit_transcription(web, token, source)
+    if status != 202:
+        raise RuntimeError(f"submit answered {status}: {body}")
+    return body["id"]
 
 
 def job_rows(environment: dict[str, str], ids: list[str]) -> list[JobRow]:
@@ -321,14 +293,14 @@ def main() -> None:
     assembled_base(WORK / "data" / "models")
 
     try:
-        with served(media) as media_url, cluster_environment(WORK, WHISPER_MODEL=args.model) as environment:
+        with served_files(media) as media_url, cluster_environment(WORK, WHISPER_MODEL=args.model) as environment:
             for name in TEST_ONLY_SETTINGS:
                 environment.pop(name, None)
             if args.cpu_threads is not None:
                 environment["WHISPER_CPU_THREADS"] = str(args.cpu_threads)
             with web_server(environment, WORK / "web.log") as web:
-                *_, session_line, token = manage(environment, "shell", "-c", MAKE_USER).splitlines()
-                bench = Bench(environment, session_line.split()[0], token, media_url, len(samples) / rate)
+                session_key, token = user_session_and_token(environment)
+                bench = Bench(environment, session_key, token, media_url, len(samples) / rate)
 
                 # Today's mode first, while no worker exists: this web server runs the jobs in its own threads.
                 embedded_environment = {**environment, "TRANSCRIPTION_RUNNER": "local"}

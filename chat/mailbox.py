@@ -26,6 +26,13 @@ REPLY = "agent.reply"
 Handler = Callable[[dict[str, Any]], Awaitable[Mapping[str, Any] | None]]
 
 
+def cancel_requested() -> bool:
+    """The current task was asked to stop. redis-py can turn a cancellation that meets its own read timeout into a
+    TimeoutError; a loop that carried on after it would never stop."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class Mailbox:
     def __init__(self) -> None:
         # Message type → the coroutine that handles it; what it returns goes back to the sender as the reply.
@@ -69,8 +76,7 @@ class Mailbox:
             try:
                 message = await layer.receive(channel)
             except Exception:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():  # a cancellation redis-py turned into an error
+                if cancel_requested():
                     raise asyncio.CancelledError from None
                 logger.exception("Agent mailbox: receive failed; retrying")
                 await asyncio.sleep(1)

@@ -23,16 +23,9 @@ from redis.exceptions import RedisError
 from chat.actor import SessionActor
 from chat.events import AgentStatus
 from chat.lease import AgentLeases, Holder, leases_from_settings
-from chat.mailbox import PROCESS_ID, mailbox
+from chat.mailbox import PROCESS_ID, cancel_requested, mailbox
 
 logger = logging.getLogger(__name__)
-
-
-def _cancelling() -> bool:
-    """The current task was asked to stop. redis-py can turn a cancellation that meets its own read timeout into a
-    TimeoutError; a loop that carried on after it would never stop."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 class AgentBusyError(RuntimeError):
@@ -303,7 +296,7 @@ class ActorRegistry:
             try:
                 await self.renew_leases()
             except Exception:
-                if _cancelling():
+                if cancel_requested():
                     raise asyncio.CancelledError from None
                 logger.exception("Renewing the agent leases failed")
 

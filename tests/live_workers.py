@@ -8,22 +8,31 @@ stopped by PID when its context ends (SIGTERM, then SIGKILL), and the Redis db i
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
 from tests.conftest import REPO_ROOT
-from tests.live_server import free_port, running_daphne, server_database, stop
+from tests.live_server import MAKE_SESSION, free_port, running_daphne, server_database, stop
 
 CLUSTER_REDIS_DB = 11  # the scale-out tests' own Redis db: never the one the suite's channel layer uses
 READY_SECONDS = 90
+# The user of MAKE_SESSION (a browser session and a chat), and an API token: the last two lines printed.
+MAKE_USER = MAKE_SESSION + 'from accounts.services import issue_token\nprint(issue_token(owner=user, name="test")[1])\n'
 
 
 def require_cluster_services(url: str = "") -> None:
@@ -125,3 +134,45 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):  # ty
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def user_session_and_token(environment: dict[str, str]) -> tuple[str, str]:
+    """A user in the cluster's database: a browser session key and an API token."""
+    *_, session_line, token = manage(environment, "shell", "-c", MAKE_USER).splitlines()
+    return session_line.split()[0], token
+
+
+def submit_transcription(base_url: str, token: str, source: str) -> tuple[int, dict[str, Any]]:
+    """POST /api/transcriptions as an API client would; (status, JSON body)."""
+    request = urllib.request.Request(
+        f"{base_url}/api/transcriptions",
+        data=json.dumps({"source": source, "redo": True}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@contextlib.contextmanager
+def served_files(directory: Path) -> Iterator[str]:
+    """The files of `directory` over HTTP on 127.0.0.1, where the jobs' downloader fetches them; the base URL."""
+
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    class QuietServer(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # the downloader hangs up early when it only probes a file: a broken pipe, not a failure
+
+    server = QuietServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

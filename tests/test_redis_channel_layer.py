@@ -30,7 +30,7 @@ IDLE_SECONDS = 8  # longer than redis-py's default read timeout and channels_red
 
 
 def test_an_idle_jobs_socket_on_the_redis_layer_stays_open_and_gets_the_next_event(tmp_path: Path) -> None:
-    with daphne_server(tmp_path, REDIS_URL="redis://127.0.0.1:6379/14") as server:
+    with daphne_server(tmp_path, REDIS_URL="redis://127.0.0.1:6379/15") as server:
         session_key, _ = server.manage("shell", "-c", MAKE_SESSION).splitlines()[-1].split()
         socket_url = server.url.replace("http://", "ws://") + "/ws/jobs/"
         with connect(socket_url, origin=server.url, additional_headers={"Cookie": f"sessionid={session_key}"}) as ws:

@@ -39,14 +39,19 @@ def _process_start_time(pid: int) -> str:
     return stat.rpartition(")")[2].split()[19]  # field 22; the command name before ")" may hold spaces
 
 
-RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}:{_process_start_time(os.getpid())}"
+def _runner_id_of_this_process() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start_time(pid)}"
+
+
+RUNNER_ID = _runner_id_of_this_process()
 
 
 def current_runner_id() -> str:
     """This process's runner id (recomputed after a fork: a prefork worker's child is a runner of its own)."""
     global RUNNER_ID
     if RUNNER_ID.split(":")[1] != str(os.getpid()):
-        RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}:{_process_start_time(os.getpid())}"
+        RUNNER_ID = _runner_id_of_this_process()
     return RUNNER_ID
 
 

@@ -7,16 +7,12 @@ their progress from a websocket on the other web server. Whisper is tiny.en on o
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import signal
 import subprocess
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +24,20 @@ from websockets.sync.client import connect
 
 from tests import media
 from tests.conftest import TEST_DATA
-from tests.live_server import MAKE_SESSION, free_port
-from tests.live_workers import celery_worker, cluster_environment, manage, redis_url, wait_for, web_server
+from tests.live_server import free_port
+from tests.live_workers import (
+    celery_worker,
+    cluster_environment,
+    redis_url,
+    served_files,
+    submit_transcription,
+    user_session_and_token,
+    wait_for,
+    web_server,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
-# The user of MAKE_SESSION (a browser session and a chat), and an API token: the last two lines printed.
-MAKE_USER = MAKE_SESSION + 'from accounts.services import issue_token\nprint(issue_token(owner=user, name="test")[1])\n'
 JOBS_SQL = "select id::text, status, attempts, runner, transcript_id, error from transcripts_transcriptionjob"
 
 
@@ -44,38 +47,8 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("cluster-media")
     (directory / "jfk.flac").write_bytes((TEST_DATA / "jfk.flac").read_bytes())
     media.spoken_mp4([("en-us", text) for text in media.LONG_PARAGRAPHS], directory / "talk.mp4")
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def user_session_and_token(environment: dict[str, str]) -> tuple[str, str]:
-    """A user in the cluster's database: a browser session key and an API token."""
-    *_, session_line, token = manage(environment, "shell", "-c", MAKE_USER).splitlines()
-    return session_line.split()[0], token
-
-
-def submit(base_url: str, token: str, source: str) -> tuple[int, dict[str, Any]]:
-    """POST /api/transcriptions as an API client; (status, JSON body)."""
-    request = urllib.request.Request(
-        f"{base_url}/api/transcriptions",
-        data=json.dumps({"source": source, "redo": True}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+    with served_files(directory) as url:
+        yield url
 
 
 def jobs(environment: dict[str, str]) -> list[dict[str, Any]]:
@@ -123,7 +96,9 @@ def test_jobs_from_both_web_servers_run_once_each_spread_over_both_workers(tmp_p
         with listening(web_b, session_key) as events:
             submitted = []
             for index in range(6):
-                status, body = submit((web_a, web_b)[index % 2], token, f"{media_files}/jfk.flac?copy={index}")
+                status, body = submit_transcription(
+                    (web_a, web_b)[index % 2], token, f"{media_files}/jfk.flac?copy={index}"
+                )
                 assert status == 202, body
                 submitted.append(body["id"])
             finished = wait_for(lambda: ended(jobs(environment), 6), timeout=240, what="six jobs to finish")
@@ -170,7 +145,7 @@ def test_a_job_whose_worker_is_killed_is_finished_by_the_other_worker_or_fails_p
         celery_worker(environment, tmp_path / "worker-2.log", "two") as worker_2,
     ):
         _, token = user_session_and_token(environment)
-        status, body = submit(web, token, f"{media_files}/talk.mp4")
+        status, body = submit_transcription(web, token, f"{media_files}/talk.mp4")
         assert status == 202, body
         running = wait_for(
             lambda: [row for row in jobs(environment) if row["status"] == "transcribing"],
@@ -203,7 +178,7 @@ def test_a_worker_told_to_stop_finishes_its_job_first(tmp_path: Path, media_file
         celery_worker(environment, tmp_path / "worker.log", "one") as worker,
     ):
         _, token = user_session_and_token(environment)
-        status, body = submit(web, token, f"{media_files}/talk.mp4")
+        status, body = submit_transcription(web, token, f"{media_files}/talk.mp4")
         assert status == 202, body
         wait_for(
             lambda: [row for row in jobs(environment) if row["status"] == "transcribing"],
@@ -256,18 +231,18 @@ def test_with_the_broker_down_a_submit_is_refused_clearly_and_work_resumes_when_
             celery_worker(env, tmp_path / "worker.log", "one"),
         ):
             _, token = user_session_and_token(env)
-            status, body = submit(web, token, f"{media_files}/jfk.flac")
+            status, body = submit_transcription(web, token, f"{media_files}/jfk.flac")
             assert status == 202, body
             wait_for(lambda: jobs(env)[0]["status"] == "done", timeout=120, what="the first job")
 
             broker.stop()
-            status, body = submit(web, token, f"{media_files}/jfk.flac?while-down")
+            status, body = submit_transcription(web, token, f"{media_files}/jfk.flac?while-down")
             assert status == 503, body
             assert "queue is unavailable" in body["detail"] and "nothing was started" in body["detail"]
             assert len(jobs(env)) == 1  # no job row left queued forever
 
             broker.start()  # the worker reconnects by itself
-            status, body = submit(web, token, f"{media_files}/jfk.flac?after")
+            status, body = submit_transcription(web, token, f"{media_files}/jfk.flac?after")
             assert status == 202, body
             after = wait_for(
                 lambda: [row for row in jobs(env) if row["id"] == body["id"] and row["status"] == "done"],
