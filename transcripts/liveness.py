@@ -3,8 +3,8 @@
 A job records its runner (`host:pid:process start time`). While a process runs jobs, one heartbeat thread
 refreshes `heartbeat_at` on all of them every JOB_HEARTBEAT_SECONDS. A runner is alive when it is this process,
 when it is a process on this host that /proc still shows, or (another host, which we cannot see) when its
-heartbeat is younger than JOB_HEARTBEAT_TIMEOUT_SECONDS. Recovery and a redelivered Celery job rely on this to
-tell a job in progress from one whose process died.
+heartbeat is younger than JOB_HEARTBEAT_TIMEOUT_SECONDS. The sweep (transcripts.sweep) and a redelivered Celery
+job rely on this to tell a job in progress from one whose process died.
 """
 
 from __future__ import annotations
@@ -96,24 +96,33 @@ def claim_job(job_id: uuid.UUID | str) -> TranscriptionJob | None:
         if job.attempts and job.runner != me and runner_alive(job.runner, job.heartbeat_at):
             logger.info("Job %s is already running on %s; this delivery does nothing", job.id, job.runner)
             return None
-        now = timezone.now()
-        if job.attempts >= settings.TRANSCRIPTION_MAX_ATTEMPTS:
-            job.status, job.stage, job.finished_at = JobStatus.FAILED, "Failed", now
-            job.error = (
-                f"The transcription was interrupted {job.attempts} times (the process running it stopped), "
-                "so it was not tried again. Please try again later."
-            )
-            job.save(update_fields=["status", "stage", "error", "finished_at"])
-            logger.warning("Job %s failed after %d interrupted attempts", job.id, job.attempts)
+        if out_of_attempts(job):
+            fail_out_of_attempts(job)
             return job
         if job.attempts:
             logger.warning("Job %s: its runner %s is gone; starting it again", job.id, job.runner)
         job.attempts += 1
-        job.runner, job.heartbeat_at = me, now
+        job.runner, job.heartbeat_at = me, timezone.now()
         job.status, job.stage, job.percent = JobStatus.QUEUED, "Starting", 0.0
         job.save(update_fields=["attempts", "runner", "heartbeat_at", "status", "stage", "percent"])
     heartbeat.ensure_running()
     return job
+
+
+def out_of_attempts(job: TranscriptionJob) -> bool:
+    """Whether the job has started TRANSCRIPTION_MAX_ATTEMPTS times already, so it may not start again."""
+    return job.attempts >= settings.TRANSCRIPTION_MAX_ATTEMPTS
+
+
+def fail_out_of_attempts(job: TranscriptionJob) -> None:
+    """End a job that was interrupted too often, with a message that says so (the caller holds its row)."""
+    job.status, job.stage, job.finished_at = JobStatus.FAILED, "Failed", timezone.now()
+    job.error = (
+        f"The transcription was interrupted {job.attempts} times (the process running it stopped), "
+        "so it was not tried again. Please try again later."
+    )
+    job.save(update_fields=["status", "stage", "error", "finished_at"])
+    logger.warning("Job %s failed after %d interrupted attempts", job.id, job.attempts)
 
 
 class Heartbeat:

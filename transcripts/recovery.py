@@ -1,8 +1,9 @@
-"""What a process does about jobs when it starts or stops: fail the ones whose runner died, sweep work files.
+"""What a process does about jobs when it starts or stops: leave its unfinished jobs to start again, fail the
+ones nothing will run any more, sweep work files.
 
-Both modes keep one rule: a job belongs to its runner while that runner lives (transcripts.liveness). With Celery,
-a job whose worker died is not failed here but left to the broker, which hands it to another worker (acks_late);
-only when that has not happened long after the visibility timeout is it failed, so none shows as running forever.
+Both modes keep one rule: a job belongs to its runner while that runner lives (transcripts.liveness). A job whose
+runner died is run again by the sweep (transcripts.sweep), up to TRANSCRIPTION_MAX_ATTEMPTS: the next start of an
+embedded server resumes what the one before it left, and with Celery a live worker takes over a dead one's job.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from transcripts.liveness import current_runner_id, runner_alive
+from transcripts.liveness import current_runner_id
 from transcripts.models import ACTIVE_JOB_STATUSES, JobStatus, TranscriptionJob
 
 logger = logging.getLogger(__name__)
 
-INTERRUPTED_ERROR = "Interrupted (server restarted) before this transcription finished. Please try again."
-STOPPED_ERROR = "Interrupted: the server was stopped before this transcription finished. Please try again."
+LOST_ERROR = "The transcription queue lost this job before a worker started it again. Please try again."
+SUSPENDED_STAGE = "Waiting for the server: it stopped, and this transcription starts again when it is back"
 
 
 def job_work_dir(job_id: uuid.UUID | str) -> Path:
@@ -30,55 +31,44 @@ def job_work_dir(job_id: uuid.UUID | str) -> Path:
     return Path(settings.JOB_WORK_DIR) / f"job-{job_id}"
 
 
-def interrupt_own_jobs() -> int:
-    """When a web process stops: mark its unfinished in-process jobs failed (their threads end with it).
-
-    Jobs that Celery workers run are theirs, not this process's, and go on."""
+def suspend_own_jobs() -> int:
+    """When a web process stops: its in-process jobs stop with it, so they are left queued, still naming this
+    process as their runner. Once it has exited that runner is dead, and the next start (or another server's sweep)
+    runs them again from their source, counting the attempt. Jobs that Celery workers run are theirs and go on."""
     count = TranscriptionJob.objects.filter(runner=current_runner_id(), status__in=ACTIVE_JOB_STATUSES).update(
-        status=JobStatus.FAILED, stage="Failed", error=STOPPED_ERROR, finished_at=timezone.now()
+        status=JobStatus.QUEUED, stage=SUSPENDED_STAGE
     )
     if count:
-        logger.warning("Marked %d unfinished transcription job(s) as interrupted", count)
+        logger.warning("Left %d unfinished transcription job(s) to start again at the next start", count)
     return count
 
 
-def _left_to_the_broker(job: TranscriptionJob) -> bool:
-    """With Celery, a job still in the broker's hands: not started yet, or a dead worker's job that the broker
-    will deliver again (until well past the visibility timeout, when that evidently did not happen)."""
-    if settings.TRANSCRIPTION_RUNNER != "celery":
-        return False
-    if not job.attempts:
-        return True
-    silent_since = job.heartbeat_at or job.created_at
-    patience = settings.CELERY_VISIBILITY_TIMEOUT_SECONDS + settings.JOB_HEARTBEAT_TIMEOUT_SECONDS
-    return timezone.now() - silent_since < timedelta(seconds=patience)
-
-
 def recover_interrupted_jobs() -> int:
-    """Mark jobs that a stopped process left unfinished as failed, so none shows as running forever.
+    """With workers: fail the jobs whose message evidently got lost, so none shows as queued forever.
 
-    A job is interrupted when no runner is recorded, or its runner is dead (transcripts.liveness): a process of
-    this host that is gone, or one elsewhere whose heartbeat stopped. Jobs of live runners are left alone, and so
-    are jobs the Celery broker still holds.
+    That is a job the sweep published again (no runner, attempts counted) that no worker has claimed long after
+    the broker's visibility timeout. Every other active job is in hand: a live runner works on it, the sweep will
+    publish again a dead runner's job, and the broker holds one that never started. In the embedded mode nothing
+    is failed: the sweep at start resumes every job of a dead runner.
     """
-    candidates = TranscriptionJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).only(
-        "id", "runner", "heartbeat_at", "attempts", "created_at"
-    )
-    interrupted = [
-        job.id for job in candidates if not runner_alive(job.runner, job.heartbeat_at) and not _left_to_the_broker(job)
-    ]
-    if interrupted:
-        TranscriptionJob.objects.filter(id__in=interrupted, status__in=ACTIVE_JOB_STATUSES).update(
-            status=JobStatus.FAILED, stage="Failed", error=INTERRUPTED_ERROR, finished_at=timezone.now()
-        )
-        logger.warning("Marked %d interrupted transcription job(s) as failed", len(interrupted))
-    return len(interrupted)
+    if settings.TRANSCRIPTION_RUNNER != "celery":
+        return 0
+    patience = settings.CELERY_VISIBILITY_TIMEOUT_SECONDS + settings.JOB_HEARTBEAT_TIMEOUT_SECONDS
+    count = TranscriptionJob.objects.filter(
+        status__in=ACTIVE_JOB_STATUSES,
+        runner="",
+        attempts__gte=1,
+        heartbeat_at__lt=timezone.now() - timedelta(seconds=patience),
+    ).update(status=JobStatus.FAILED, stage="Failed", error=LOST_ERROR, finished_at=timezone.now())
+    if count:
+        logger.warning("Marked %d transcription job(s) that the queue lost as failed", count)
+    return count
 
 
 def sweep_work_dirs() -> int:
     """Remove the scratch folders of jobs that are not running (killed mid-download, or long gone).
 
-    Run after recover_interrupted_jobs at start-up: a folder of an active job belongs to a live process (here or on
+    Run after the start-up sweep: a folder of an active job belongs to a live process (here or on
     another host sharing the data directory) and is left alone.
     """
     root = Path(settings.JOB_WORK_DIR)

@@ -293,6 +293,10 @@ if TRANSCRIPTION_RUNNER == "auto":
 # is dead (its process was killed, or its machine lost), so recovery and a redelivered job may take it over.
 JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 10.0)
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env_float("JOB_HEARTBEAT_TIMEOUT_SECONDS", 60.0)
+# Every worker (and the web process in the embedded mode) looks this often for jobs whose runner is dead and runs
+# them again (transcripts/sweep.py): a killed worker's job is running again within about timeout + this, without
+# waiting for the broker's visibility timeout.
+JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 30.0)
 # How often a job may start (a worker that died mid-job hands it to another); then it fails with a message.
 TRANSCRIPTION_MAX_ATTEMPTS = env_int("TRANSCRIPTION_MAX_ATTEMPTS", 3)
 # The longest a job may take. The broker hands an unacknowledged job to another worker only after its visibility

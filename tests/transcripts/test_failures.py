@@ -89,11 +89,17 @@ def test_unsupported_sources_are_refused_before_a_job_exists(alice, source, erro
 
 
 def test_a_killed_downloads_work_files_are_gone_after_a_restart(alice, settings, monkeypatch):
+    from transcripts.sweep import sweeper
     from videoagent.startup import on_server_start
 
     gone = f"{socket.gethostname()}:999999:1"  # a process of this host that no longer runs
+    # Out of attempts, so the start-up sweep ends it rather than running it again (tests/transcripts/test_sweep.py).
     killed = TranscriptionJob.objects.create(
-        owner=alice, source="https://example.com/v", status=JobStatus.DOWNLOADING, runner=gone
+        owner=alice,
+        source="https://example.com/v",
+        status=JobStatus.DOWNLOADING,
+        runner=gone,
+        attempts=settings.TRANSCRIPTION_MAX_ATTEMPTS,
     )
     running = TranscriptionJob.objects.create(
         owner=alice, source="https://example.com/w", status=JobStatus.DOWNLOADING, runner=current_runner_id()
@@ -105,23 +111,27 @@ def test_a_killed_downloads_work_files_are_gone_after_a_restart(alice, settings,
     stray.mkdir()
 
     monkeypatch.delenv("VIDEOAGENT_SKIP_STARTUP")
-    on_server_start()  # what Daphne does when it imports the ASGI application
+    try:
+        on_server_start()  # what Daphne does when it imports the ASGI application
+    finally:
+        sweeper.stop()  # the periodic sweep it started
 
     killed.refresh_from_db()
-    assert killed.status == JobStatus.FAILED and "Interrupted" in killed.error
+    assert killed.status == JobStatus.FAILED and "interrupted 3 times" in killed.error
     assert not recovery.job_work_dir(killed.id).exists() and not stray.exists()
     assert (recovery.job_work_dir(running.id) / "media.webm.part").exists()  # a live job keeps its files
 
 
-def test_a_stopping_server_marks_only_its_own_unfinished_jobs_interrupted(alice):
+def test_a_stopping_server_leaves_only_its_own_unfinished_jobs_for_the_next_start(alice):
     own = TranscriptionJob.objects.create(
         owner=alice, source="https://example.com/a", status=JobStatus.TRANSCRIBING, runner=current_runner_id()
     )
     other = TranscriptionJob.objects.create(
         owner=alice, source="https://example.com/b", status=JobStatus.TRANSCRIBING, runner="other-host:1:1"
     )
-    assert recovery.interrupt_own_jobs() == 1
+    assert recovery.suspend_own_jobs() == 1
     own.refresh_from_db()
     other.refresh_from_db()
-    assert own.status == JobStatus.FAILED and own.error == recovery.STOPPED_ERROR
+    assert (own.status, own.stage, own.error) == (JobStatus.QUEUED, recovery.SUSPENDED_STAGE, "")
+    assert own.runner == current_runner_id()  # dead once this process has exited: the next start resumes it
     assert other.status == JobStatus.TRANSCRIBING

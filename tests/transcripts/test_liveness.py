@@ -14,6 +14,7 @@ from transcripts.liveness import claim_job, current_runner_id, heartbeat
 from transcripts.models import JobStatus, SourceType, TranscriptionJob
 from transcripts.pipeline import execute_job
 from transcripts.selectors import jobs_ahead
+from transcripts.sweep import jobs_of_dead_runners
 
 pytestmark = pytest.mark.django_db
 
@@ -80,31 +81,26 @@ def test_the_heartbeat_refreshes_only_this_processs_active_jobs(alice, settings)
     assert mine.heartbeat_at > stale and mine_done.heartbeat_at == stale and theirs.heartbeat_at == stale
 
 
-def test_with_workers_recovery_leaves_the_brokers_jobs_alone_until_long_past_the_visibility_timeout(alice, settings):
+def test_with_workers_recovery_leaves_the_brokers_and_the_sweeps_jobs_alone(alice, settings):
     settings.TRANSCRIPTION_RUNNER = "celery"
-    settings.CELERY_VISIBILITY_TIMEOUT_SECONDS = 60
     waiting = job_of(alice)  # queued on the broker: no runner yet
-    redelivery_due = job_of(
-        alice, status=JobStatus.TRANSCRIBING, attempts=1, runner="elsewhere:1:1", heartbeat_at=long_ago(settings)
-    )
-    lost = job_of(
+    dead_runner = job_of(
         alice,
         status=JobStatus.TRANSCRIBING,
         attempts=1,
         runner="elsewhere:2:1",
-        heartbeat_at=timezone.now() - timedelta(seconds=60 + settings.JOB_HEARTBEAT_TIMEOUT_SECONDS + 5),
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CELERY_VISIBILITY_TIMEOUT_SECONDS + 3600),
     )
-    assert recovery.recover_interrupted_jobs() == 1
-    for job in (waiting, redelivery_due, lost):
+    assert recovery.recover_interrupted_jobs() == 0  # the sweep publishes the dead runner's job again
+    for job in (waiting, dead_runner):
         job.refresh_from_db()
-    assert waiting.status == JobStatus.QUEUED and redelivery_due.status == JobStatus.TRANSCRIBING
-    assert lost.status == JobStatus.FAILED and "Interrupted" in lost.error
+    assert waiting.status == JobStatus.QUEUED and dead_runner.status == JobStatus.TRANSCRIBING
 
 
 def test_without_workers_a_job_made_here_is_this_processs_and_alive_from_the_start(alice):
     job = make_job(alice, "https://93.184.215.14/talk.mp4")
     assert job.runner == current_runner_id() and job.heartbeat_at is not None
-    assert recovery.recover_interrupted_jobs() == 0
+    assert jobs_of_dead_runners() == []
 
 
 def test_a_queued_job_counts_the_jobs_of_every_user_ahead_of_it(alice, bob):
