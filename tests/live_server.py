@@ -34,6 +34,10 @@ session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.
 session.create()
 print(session.session_key, ChatSession.objects.create(owner=user).pk)
 """
+# The same, and an API token of that user: the last line printed.
+MAKE_USER_WITH_TOKEN = (
+    MAKE_SESSION + 'from accounts.services import issue_token\nprint(issue_token(owner=user, name="test")[1])\n'
+)
 
 
 def free_port() -> int:
@@ -81,6 +85,12 @@ class LiveServer:
             capture_output=True,
             text=True,
         ).stdout
+
+    def make_user(self) -> tuple[str, str, str]:
+        """The user "alice" in the server's database: a browser session key, a chat of hers, an API token."""
+        *_, session_line, token = self.manage("shell", "-c", MAKE_USER_WITH_TOKEN).splitlines()
+        session_key, chat_id = session_line.split()
+        return session_key, chat_id, token
 
 
 @contextlib.contextmanager

@@ -15,11 +15,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from videoagent import daphne_bodies  # noqa: E402
 from videoagent.origin import TrustedOriginValidator  # noqa: E402
 from videoagent.startup import on_server_start  # noqa: E402
 from videoagent.static import StaticFilesHandler  # noqa: E402
 
 on_server_start()
+# Under Daphne, multipart bodies reach Django's parser unparsed (and so its JSON errors); see the module.
+daphne_bodies.install()
 
 application = ProtocolTypeRouter(
     {

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 
 import pytest
 from channels.testing import HttpCommunicator
 from django.test.client import BOUNDARY, MULTIPART_CONTENT
 
 from tests.factories import TranscriptFactory
+from tests.live_server import LiveServer, daphne_server
 from transcripts import selectors
+from uploads.models import Upload
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +134,63 @@ def test_an_upload_over_the_cap_is_a_413_before_the_body_is_read(alice_api, sett
 def test_an_empty_upload_request_is_a_400_with_a_body(alice_api):
     response = alice_api.generic("POST", "/api/upload", b"", content_type=MULTIPART_CONTENT)
     assert assert_json_error(response, 400).startswith("No file was uploaded")
+
+
+# Multipart bodies with no file in them (issue 20): no parts at all, a body that never names the boundary of its
+# Content-Type, a part without a name. Daphne's Twisted used to refuse these itself with an empty 400.
+UNREADABLE_UPLOADS = {
+    "no parts": f"--{BOUNDARY}--\r\n",
+    "broken boundary": '--another-boundary\r\nContent-Disposition: form-data; name="file"\r\n\r\nx\r\n',
+    "part without a name": f'--{BOUNDARY}\r\nContent-Disposition: form-data; filename="talk.mp4"\r\n\r\nx\r\n'
+    f"--{BOUNDARY}--\r\n",
+}
+NO_FILE = "No file was uploaded: send it in the multipart field “file”."
+
+
+@pytest.mark.parametrize("body", UNREADABLE_UPLOADS.values(), ids=UNREADABLE_UPLOADS.keys())
+def test_a_multipart_body_without_a_file_is_a_400_naming_the_problem(alice_api, body):
+    response = alice_api.generic("POST", "/api/upload", body.encode(), content_type=MULTIPART_CONTENT)
+    assert assert_json_error(response, 400) == NO_FILE
+    assert not Upload.objects.exists()
+
+
+@pytest.fixture(scope="module")
+def live_alice(tmp_path_factory) -> Iterator[tuple[LiveServer, str]]:
+    """A real Daphne (as `make run` starts it) and alice's API token in its database."""
+    with daphne_server(tmp_path_factory.mktemp("bad-input")) as server:
+        yield server, server.make_user()[2]
+
+
+def post_upload(server: LiveServer, token: str, body: bytes) -> tuple[int, str, dict[str, object]]:
+    request = urllib.request.Request(
+        f"{server.url}/api/upload",
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": MULTIPART_CONTENT},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
+            return response.status, response.headers.get("Content-Type", ""), json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), json.loads(error.read() or b"null")
+
+
+@pytest.mark.parametrize("body", UNREADABLE_UPLOADS.values(), ids=UNREADABLE_UPLOADS.keys())
+def test_daphne_hands_a_multipart_body_without_a_file_to_the_api(live_alice, body):
+    server, token = live_alice
+    status, content_type, answer = post_upload(server, token, body.encode())
+    assert (status, content_type) == (400, "application/json; charset=utf-8")
+    assert answer == {"success": False, "error": NO_FILE, "detail": NO_FILE}
+    assert '"total": 0' in server.manage("shell", "-c", LIST_UPLOADS)
+
+
+LIST_UPLOADS = "import json; from uploads.models import Upload; print(json.dumps({'total': Upload.objects.count()}))"
+
+
+def test_daphne_still_hands_a_real_upload_to_the_api(live_alice):
+    server, token = live_alice
+    status, _, answer = post_upload(server, token, multipart_body())
+    assert status == 200 and answer["success"] is True and answer["filename"] == "talk.mp4"
 
 
 @pytest.mark.parametrize("path", ["/api/nope", "/api/transcripts/a/b", "/api/transcripts/"])

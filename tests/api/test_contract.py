@@ -13,10 +13,13 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from django.test.client import MULTIPART_CONTENT
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from tests.api.test_bad_input import UNREADABLE_UPLOADS
 from tests.factories import MessageFactory, TranscriptFactory
+from tests.live_server import daphne_server
 from transcripts.engine import download
 from transcripts.models import SourceType, TranscriptionJob
 from transcripts.runner import JobHandle
@@ -93,3 +96,21 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 )
 def test_every_operation_answers_as_documented(case, alice_token):
     case.call_and_validate(headers={"Authorization": f"Bearer {alice_token}"})
+
+
+@pytest.fixture(scope="module")
+def live_schema(tmp_path_factory) -> Iterator[tuple[Any, str]]:
+    """The contract as a real Daphne serves it (its web server parses nothing for Django), with alice's token."""
+    with daphne_server(tmp_path_factory.mktemp("contract")) as server:
+        token = server.make_user()[2]
+        auth = {"Authorization": f"Bearer {token}"}
+        yield schemathesis.openapi.from_url(f"{server.url}/api/openapi.json", headers=auth), token
+
+
+@pytest.mark.parametrize("body", UNREADABLE_UPLOADS.values(), ids=UNREADABLE_UPLOADS.keys())
+def test_a_multipart_body_without_a_file_answers_as_documented_under_daphne(live_schema, body):
+    schema, token = live_schema
+    case = schema["/api/upload"]["POST"].Case(body=body.encode(), media_type="multipart/form-data")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": MULTIPART_CONTENT}
+    response = case.call_and_validate(headers=headers)
+    assert response.status_code == 400
