@@ -17,6 +17,7 @@ from chat.events import chat_group
 from chat.models import ChatSession
 from transcripts.events import session_jobs_group
 from videoagent.shutdown import is_shutting_down
+from videoagent.user_input import BadInput, check_text
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         text = content.get("text")
         if not isinstance(text, str) or not text.strip():
             await self._error("The message is empty.")
+            return
+        try:
+            check_text(text, name="The message")  # a NUL would be saved on SQLite and fail on PostgreSQL
+        except BadInput as exc:
+            await self._error(str(exc))
             return
         if len(text) > settings.CHAT_MESSAGE_MAX_CHARS:
             await self._error(f"The message is too long (limit {settings.CHAT_MESSAGE_MAX_CHARS} characters).")

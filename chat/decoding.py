@@ -1,14 +1,14 @@
-"""Reading what a browser sends over the chat websocket: JSON that is safe to hand on, or a readable refusal."""
+"""Reading what a browser sends over the chat websocket: JSON that is safe to hand on, or a readable refusal.
+The checks themselves are the project's one set (videoagent/user_input.py); this names them for a chat."""
 
 from __future__ import annotations
 
-import json
+from videoagent.user_input import MAX_JSON_DEPTH, BadInput, NotJson, decode_json, invalid_characters, too_deep
 
-# The protocol's messages are one object deep; this leaves room and stops a message nested 100,000 deep.
-MAX_DEPTH = 32
+MAX_DEPTH = MAX_JSON_DEPTH
 NOT_JSON = 'Messages must be JSON objects like {"type": "message", "text": "…"}.'
-TOO_DEEP = f"The message is nested too deeply (at most {MAX_DEPTH} levels)."
-INVALID_CHARACTERS = "The message contains invalid characters."
+TOO_DEEP = too_deep("The message")
+INVALID_CHARACTERS = invalid_characters("The message")
 
 
 class BadMessage(ValueError):
@@ -16,38 +16,10 @@ class BadMessage(ValueError):
 
 
 def decode_message(text: str | None) -> object:
-    """The JSON value of `text`, or BadMessage.
-
-    JSON may escape a lone surrogate ("\\ud800") that no UTF-8 text can hold: saving or sending such a string
-    fails later, far from here, so it is refused now. Very deep nesting makes the parser raise RecursionError.
-    """
+    """The JSON value of `text`, or BadMessage (not JSON, nested too deeply, or with lone surrogates)."""
     try:
-        content = json.loads(text or "")
-    except RecursionError as exc:
-        raise BadMessage(TOO_DEEP) from exc
-    except (TypeError, ValueError) as exc:
+        return decode_json(text, what="The message")
+    except NotJson as exc:
         raise BadMessage(NOT_JSON) from exc
-    level, depth = [content], 0
-    while level:
-        containers = []
-        for value in level:
-            if isinstance(value, str):
-                _check_characters(value)
-            elif isinstance(value, dict | list):
-                containers.append(value)
-        if not containers:
-            break
-        depth += 1
-        if depth > MAX_DEPTH:
-            raise BadMessage(TOO_DEEP)
-        level = []
-        for container in containers:
-            level += [*container.keys(), *container.values()] if isinstance(container, dict) else container
-    return content
-
-
-def _check_characters(value: str) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadMessage(INVALID_CHARACTERS) from exc
+    except BadInput as exc:
+        raise BadMessage(str(exc)) from exc

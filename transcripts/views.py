@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,6 +15,7 @@ from transcripts.forms import NewTranscriptionForm
 from transcripts.models import Transcript
 from transcripts.ranges import ranged_file_response
 from transcripts.search import search_library
+from videoagent.user_input import BadInput, check_text, decode_json_object
 
 PAGE_SIZE = 25
 
@@ -61,11 +60,11 @@ def media(request: HttpRequest, transcript_id: str) -> HttpResponse:
 
 @require_POST
 def rename(request: HttpRequest, transcript_id: str) -> HttpResponse:
+    """JSON `{"title": ...}` renames the transcript."""
     try:
-        transcript = editing.rename_transcript(
-            owner=request.user, transcript_id=transcript_id, title=_json_body(request).get("title", "")
-        )
-    except TranscriptionError as exc:
+        title = check_text(decode_json_object(request.body).get("title"), name="The title")
+        transcript = editing.rename_transcript(owner=request.user, transcript_id=transcript_id, title=title)
+    except (BadInput, TranscriptionError) as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
     return JsonResponse({"title": transcript.title})
 
@@ -73,28 +72,19 @@ def rename(request: HttpRequest, transcript_id: str) -> HttpResponse:
 @require_POST
 def edit_segment(request: HttpRequest, transcript_id: str, index: int) -> HttpResponse:
     """JSON `{"text": ...}` replaces the segment's text; `{"revert": true}` undoes every edit of it."""
-    body = _json_body(request)
     try:
-        if body.get("revert"):
+        body = decode_json_object(request.body)
+        if body.get("revert") is True:
             transcript = editing.revert_segment(owner=request.user, transcript_id=transcript_id, index=index)
         else:
-            transcript = editing.edit_segment(
-                owner=request.user, transcript_id=transcript_id, index=index, text=str(body.get("text", ""))
-            )
-    except TranscriptionError as exc:
+            text = check_text(body.get("text"), name="The text")
+            transcript = editing.edit_segment(owner=request.user, transcript_id=transcript_id, index=index, text=text)
+    except (BadInput, TranscriptionError) as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
     segment = transcript.segments[index]
     return JsonResponse(
         {"text": segment["text"], "edited": bool(segment.get("edited")), "original": segment.get("original", "")}
     )
-
-
-def _json_body(request: HttpRequest) -> dict[str, object]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 @require_GET

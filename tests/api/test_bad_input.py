@@ -16,6 +16,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT
 from tests.factories import TranscriptFactory
 from tests.live_server import LiveServer, daphne_server
 from transcripts import selectors
+from transcripts.models import TranscriptionJob
 from uploads.models import Upload
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +233,48 @@ def test_a_wrong_method_is_a_json_405_with_the_allowed_methods(alice_api):
     response = alice_api.put("/api/transcripts", {}, content_type="application/json")
     assert response.status_code == 405 and response["Content-Type"].startswith("application/json")
     assert response["Allow"] and response.json()["detail"].startswith("PUT is not allowed here; use GET")
+
+
+# Issue 16.1: edit bodies of the library's JSON views that used to crash (500) or save the wrong text.
+DEEP = "[" * 100_000 + "]" * 100_000
+BAD_EDITS = {
+    "title a number": ("title/", '{"title": 5}', "The title must be a string."),
+    "title null": ("title/", '{"title": null}', "The title must be a string."),
+    "title a list": ("title/", '{"title": ["x"]}', "The title must be a string."),
+    "title an object": ("title/", '{"title": {"a": 1}}', "The title must be a string."),
+    "title nested 100,000 deep": ("title/", '{"title": ' + DEEP + "}", "The body is nested too deeply"),
+    "body nested 100,000 deep": ("segments/0/", DEEP, "The body is nested too deeply"),
+    "title with a lone surrogate": ("title/", '{"title": "a\\ud800"}', "The body contains invalid characters."),
+    "title with NUL": ("title/", '{"title": "a\\u0000b"}', "The title cannot contain a NUL character."),
+    "text null": ("segments/0/", '{"text": null}', "The text must be a string."),
+    "text a list": ("segments/0/", '{"text": ["x"]}', "The text must be a string."),
+    "text with NUL": ("segments/0/", '{"text": "a\\u0000b"}', "The text cannot contain a NUL character."),
+    "text missing": ("segments/0/", '{"revert": "yes"}', "The text must be a string."),
+    "body a list": ("title/", '["x"]', "The body must be a JSON object."),
+    "body not JSON": ("title/", "{", "The body is not valid JSON."),
+    "body not UTF-8": ("segments/0/", b'{"text": "\xff"}', "The body is not valid JSON."),
+}
+
+
+@pytest.mark.parametrize(("url", "body", "error"), BAD_EDITS.values(), ids=BAD_EDITS.keys())
+def test_a_bad_edit_body_is_a_json_400_and_nothing_is_saved(alice_client, alice, url, body, error):
+    transcript = TranscriptFactory(owner=alice)
+    before = (transcript.title, transcript.segments, transcript.text)
+    response = alice_client.post(f"/library/{transcript.pk}/{url}", body, content_type="application/json")
+    assert assert_json_error(response, 400).startswith(error)
+    transcript.refresh_from_db()
+    assert (transcript.title, transcript.segments, transcript.text, transcript.edited_at) == (*before, None)
+
+
+def test_a_nul_in_a_new_transcriptions_links_is_refused_and_no_job_started(alice_client):
+    response = alice_client.post("/jobs/", {"links": "http://93.184.215.14/a\x00b.mp3", "model": "tiny.en"})
+    assert response.status_code == 400 and "Null characters are not allowed." in response.content.decode()
+    assert not TranscriptionJob.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["source", "language", "model"])
+def test_a_nul_in_any_text_of_a_rest_transcription_is_a_400_and_no_job_started(alice_api, field):
+    payload = {"source": "http://93.184.215.14/talk.mp3", field: "a\x00b"}
+    response = alice_api.post("/api/transcriptions", payload, content_type="application/json")
+    assert_json_error(response, 400)
+    assert not TranscriptionJob.objects.exists()

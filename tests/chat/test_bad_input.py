@@ -1,5 +1,6 @@
 """Messages the chat websocket cannot read get an error event on a socket that stays open: a message nested
-100,000 deep used to close it with 1011, and a lone surrogate ("\\ud800") was silently dropped."""
+100,000 deep used to close it with 1011, a lone surrogate ("\\ud800") was silently dropped, and a NUL failed on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
         ('{"type": "message", "text": "hi", "x": ' + "[" * 40 + "]" * 40 + "}", TOO_DEEP),
         ('{"type": "message", "text": "\\ud800"}', INVALID_CHARACTERS),
         ('{"type": "message", "text": "ok", "\\udc00": 1}', INVALID_CHARACTERS),
+        # Saved on SQLite, a DataError on PostgreSQL (issue 16.1): refused on both.
+        ('{"type": "message", "text": "a\\u0000b"}', "The message cannot contain a NUL character."),
     ],
 )
 async def test_an_unreadable_message_gets_an_error_and_the_socket_stays_usable(alice, payload, error):
