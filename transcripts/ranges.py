@@ -27,9 +27,9 @@ def ranged_file_response(request: HttpRequest, path: Path) -> HttpResponse:
         response["Accept-Ranges"] = "bytes"
         return response
     if match[1]:
-        start, end = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
+        start, end = _position(match[1], size), min(_position(match[2], size) if match[2] else size - 1, size - 1)
     else:  # "bytes=-500": the last 500 bytes
-        start, end = max(0, size - int(match[2])), size - 1
+        start, end = max(0, size - _position(match[2], size)), size - 1
     if start >= size or start > end:
         return HttpResponse(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
     response = StreamingHttpResponse(_read(path, start, end - start + 1), status=206, content_type=content_type)
@@ -37,6 +37,14 @@ def ranged_file_response(request: HttpRequest, path: Path) -> HttpResponse:
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     return response
+
+
+def _position(digits: str, size: int) -> int:
+    """A byte position of the header. More digits than any file size has mean "past the end" (int() refuses
+    numbers of over 4,300 digits, and converting long ones is slow): a start there is unsatisfiable (416), an end
+    or a suffix length there takes the rest of the file."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= len(str(size)) else size
 
 
 def _read(path: Path, start: int, length: int) -> Iterator[bytes]:

@@ -278,3 +278,26 @@ def test_a_nul_in_any_text_of_a_rest_transcription_is_a_400_and_no_job_started(a
     response = alice_api.post("/api/transcriptions", payload, content_type="application/json")
     assert_json_error(response, 400)
     assert not TranscriptionJob.objects.exists()
+
+
+# Issue 16.2: a range whose numbers have more digits than int() takes was a 500.
+@pytest.mark.parametrize(
+    ("header", "status", "content_range"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416, "bytes */1024"),
+        ("bytes=0-" + "9" * 5000, 206, "bytes 0-1023/1024"),
+        ("bytes=-" + "9" * 5000, 206, "bytes 0-1023/1024"),
+        ("bytes=" + "0" * 5000 + "5-9", 206, "bytes 5-9/1024"),
+    ],
+)
+def test_a_range_with_a_huge_number_is_answered_like_any_other(
+    alice_client, alice, settings, header, status, content_range
+):
+    transcript = TranscriptFactory(owner=alice)
+    path = transcript.files_dir / "media.flac"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(1024))
+    transcript.media_file = str(path.relative_to(settings.MEDIA_ROOT))
+    transcript.save()
+    response = alice_client.get(f"/library/{transcript.pk}/media/", HTTP_RANGE=header)
+    assert (response.status_code, response["Content-Range"]) == (status, content_range)
