@@ -9,6 +9,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from transcripts.events import jobs_group
 
 CLOSE_UNAUTHENTICATED = 4401
+NOTHING_TO_RECEIVE = "This socket only sends job progress."
 
 
 class JobsConsumer(AsyncJsonWebsocketConsumer):
@@ -27,8 +28,10 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        await self.send_json({"type": "error", "message": "This socket only sends job progress."})
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        # The page sends nothing. Whatever arrives gets one error event and the socket stays open: the base class
+        # decoded the frame first and closed with 1011 on a binary frame, text that is not JSON or deep nesting.
+        await self.send_json({"type": "error", "message": NOTHING_TO_RECEIVE})
 
     async def job_progress(self, event: dict[str, Any]) -> None:
         await self.send_json(event)
