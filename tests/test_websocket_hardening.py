@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.live_server import LiveServer, daphne_server
@@ -96,3 +97,23 @@ def test_junk_on_the_jobs_socket_gets_an_error_and_the_socket_keeps_sending_prog
         chat.send(b"\x00\xff binary")
         assert json.loads(chat.recv(timeout=10))["type"] == "error"
     assert "Traceback" not in log_since(server, log_start)
+
+
+# 16.4: a handshake no route serves was an HTTP 500 and a traceback per request, with a trusted origin and no cookie.
+@pytest.mark.parametrize(
+    "path",
+    ["/ws/nothing/", "/ws/chat/not-a-uuid/", f"/ws/chat/{str(uuid.uuid4()).upper()}/", "/ws/", "/ws/jobs/more/", "/"],
+)
+def test_a_socket_path_no_route_serves_is_refused_quietly(server, path):
+    log_start = len(server.log_path.read_text())
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.url.replace("http://", "ws://") + path, origin=server.url, open_timeout=10)
+    assert refused.value.response.status_code == 403
+    log = log_since(server, log_start)
+    assert "Traceback" not in log and "Exception inside application" not in log
+
+
+def test_a_routed_path_in_lower_case_still_opens(server):
+    login = Login(server)
+    with login.chat_socket():
+        pass
