@@ -11,6 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from accounts.owned import NotFound
+from accounts.sockets import CLOSE_UNAUTHENTICATED, LoginWatch
 from chat import cluster, conversation, selectors
 from chat.decoding import BadMessage, decode_message
 from chat.events import chat_group
@@ -21,12 +22,11 @@ from videoagent.user_input import BadInput, check_text
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(LoginWatch, AsyncJsonWebsocketConsumer):
     session: ChatSession | None = None
 
     async def connect(self) -> None:
@@ -46,6 +46,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         conversation.tab_opened(self.session)
+        self.start_login_watch()  # a logout, expiry or deactivation closes this socket (accounts/sockets.py)
         await self.channel_layer.group_add(chat_group(self.session.id), self.channel_name)
         await self.channel_layer.group_add(session_jobs_group(self.session.id), self.channel_name)
         await self.send_json(await conversation.history_event(self.session))
@@ -54,6 +55,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         conversation.spawn(conversation.greet_new_chat(self.session, user))
 
     async def disconnect(self, code: int) -> None:
+        await self.stop_login_watch()
         if self.session is not None:
             conversation.tab_closed(self.session)
             await self.channel_layer.group_discard(chat_group(self.session.id), self.channel_name)
@@ -69,7 +71,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if self.session is None:
+        if self.session is None or await self.login_ended():
             return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "cancel":

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from accounts.sockets import LOGIN_CHECK_SECONDS
 from tests.live_server import LiveServer, daphne_server
 from transcripts.consumers import NOTHING_TO_RECEIVE
 
@@ -36,6 +39,22 @@ session.update({{SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib
                 HASH_SESSION_KEY: user.get_session_auth_hash()}})
 session.create()
 print(session.session_key, ChatSession.objects.create(owner=user).pk, issue_token(owner=user, name="test")[1])
+"""
+USER_MESSAGES = """
+import json
+from chat.models import ChatSession, Message
+texts = Message.objects.filter(session_id="{chat}", role="user").values_list("content", flat=True)
+print(json.dumps({{"chat": ChatSession.objects.filter(pk="{chat}").exists(), "texts": list(texts)}}))
+"""
+EXPIRE_SESSION = """
+from datetime import timedelta
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+Session.objects.filter(session_key="{session_key}").update(expire_date=timezone.now() - timedelta(seconds=1))
+"""
+DEACTIVATE = """
+from django.contrib.auth import get_user_model
+get_user_model().objects.filter(username="{name}").update(is_active=False)
 """
 
 
@@ -66,6 +85,10 @@ class Login:
             assert [json.loads(socket.recv(timeout=10))["type"] for _ in range(2)] == ["history", "status"]
             yield socket
 
+    def saved(self) -> dict[str, Any]:
+        """Whether the chat still exists, and the texts of the user messages saved in it."""
+        return json.loads(self.server.manage("shell", "-c", USER_MESSAGES.format(chat=self.chat_id)).splitlines()[-1])
+
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A REST call with the user's token; the JSON answer."""
         request = urllib.request.Request(
@@ -76,6 +99,37 @@ class Login:
         )
         with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
             return json.load(response)
+
+    def log_out(self) -> None:
+        """POST /logout/ as the page's form does: with the CSRF cookie and token of a page the user loaded."""
+        cookie = f"sessionid={self.session_key}"
+        page = urllib.request.Request(f"{self.server.url}/library/", headers={"Cookie": cookie})
+        with urllib.request.urlopen(page, timeout=30) as response:  # loopback only
+            csrf_cookie = re.search(r"csrftoken=([^;]+)", "; ".join(response.headers.get_all("Set-Cookie"))).group(1)
+            form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode()).group(1)
+        request = urllib.request.Request(
+            f"{self.server.url}/logout/",
+            data=f"csrfmiddlewaretoken={form_token}".encode(),
+            headers={"Cookie": f"{cookie}; csrftoken={csrf_cookie}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # loopback only; follows the redirect to login
+            assert response.url.endswith("/login/")
+
+
+def send_message(socket: ClientConnection, text: str) -> None:
+    socket.send(json.dumps({"type": "message", "text": text}))
+
+
+def events_until_closed(socket: ClientConnection, timeout: float) -> tuple[list[dict[str, Any]], int | None]:
+    """The events the socket gets until the server closes it, and the close code (TimeoutError if it stays open)."""
+    events = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            events.append(json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic()))))
+    except ConnectionClosed as closed:
+        return events, closed.rcvd.code if closed.rcvd else None
 
 
 def log_since(server: LiveServer, offset: int) -> str:
@@ -117,3 +171,41 @@ def test_a_routed_path_in_lower_case_still_opens(server):
     login = Login(server)
     with login.chat_socket():
         pass
+
+
+# 16.5: a socket opened before its login ended kept taking messages, saved and sent to the agent.
+def end_login(login: Login, how: str) -> None:
+    if how == "logout":
+        login.log_out()
+    elif how == "expiry":
+        login.server.manage("shell", "-c", EXPIRE_SESSION.format(session_key=login.session_key))
+    else:
+        login.server.manage("shell", "-c", DEACTIVATE.format(name=login.name))
+
+
+@pytest.mark.parametrize("how", ["logout", "expiry", "deactivation"])
+def test_a_socket_whose_login_ended_is_closed_and_nothing_it_sends_is_saved(server, how):
+    login = Login(server)
+    with login.chat_socket() as sending, login.chat_socket() as idle, login.socket("/ws/jobs/") as jobs:
+        send_message(sending, "before")
+        assert json.loads(sending.recv(timeout=10))["content"] == "before"  # saved and answered, the control
+        end_login(login, how)
+        ended = time.monotonic()
+        with contextlib.suppress(ConnectionClosed):  # the watch may have closed it already (a shell takes seconds)
+            send_message(sending, "after")  # if not, the next message is refused
+        _, code = events_until_closed(sending, timeout=10)
+        assert code == 4401
+        # The sockets that send nothing are closed by the watch within a few seconds.
+        for socket in (idle, jobs):
+            events, code = events_until_closed(socket, timeout=LOGIN_CHECK_SECONDS + 5)
+            assert code == 4401 and "after" not in [event.get("content") for event in events]
+        assert time.monotonic() - ended < LOGIN_CHECK_SECONDS + 5
+    assert login.saved() == {"chat": True, "texts": ["before"]}
+
+
+def test_a_socket_whose_login_is_still_valid_stays_open(server):
+    login = Login(server)
+    with login.chat_socket() as chat:
+        time.sleep(LOGIN_CHECK_SECONDS * 2)  # two looks of the watch
+        send_message(chat, "still here")
+        assert json.loads(chat.recv(timeout=10))["content"] == "still here"

@@ -109,3 +109,14 @@ async def test_without_a_model_service_the_message_is_kept_and_the_chat_says_why
     await session.arefresh_from_db()
     assert session.title == "transcribe https://youtu.be/x"
     await communicator.disconnect()
+
+
+async def test_the_next_message_after_a_deactivation_closes_the_socket_with_4401_and_is_not_saved(alice):
+    # At once, before the socket's login watch looks again (tests/test_websocket_hardening.py shows that one).
+    session = await database_sync_to_async(ChatSessionFactory)(owner=alice)
+    communicator = await connect(session, alice)
+    await receive_until(communicator, lambda e: e["type"] == "status")
+    await type(alice).objects.filter(pk=alice.pk).aupdate(is_active=False)
+    await communicator.send_json_to({"type": "message", "text": "after"})
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    assert not await Message.objects.filter(session=session).aexists()
