@@ -12,7 +12,7 @@ from django.conf import settings
 
 from accounts.owned import NotFound
 from accounts.sockets import CLOSE_UNAUTHENTICATED, LoginWatch
-from chat import cluster, conversation, selectors
+from chat import cluster, conversation, selectors, services
 from chat.decoding import BadMessage, decode_message
 from chat.events import chat_group
 from chat.models import ChatSession
@@ -73,6 +73,9 @@ class ChatConsumer(LoginWatch, AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.session is None or await self.login_ended():
             return
+        if not await database_sync_to_async(selectors.session_exists)(session_id=self.session.id):
+            await self.chat_deleted({})  # in another tab or over the API: nothing of this tab's is saved or sent
+            return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "cancel":
             await cluster.cancel(self.session.id)
@@ -98,6 +101,10 @@ class ChatConsumer(LoginWatch, AsyncJsonWebsocketConsumer):
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         await self.send_json(event["event"])
+
+    async def chat_deleted(self, event: dict[str, Any]) -> None:
+        await self._error(services.CHAT_DELETED)
+        await self.close(code=CLOSE_NOT_FOUND)
 
     async def job_progress(self, event: dict[str, Any]) -> None:
         await self.send_json(event)

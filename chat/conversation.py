@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError
 from django.conf import settings
 
+from accounts.owned import NotFound
 from chat import limits, selectors, services
 from chat.actor import AgentError, ClientFactory, SessionActor
 from chat.agent import build_options, model_service_configured
@@ -85,8 +86,24 @@ def history_event(session: ChatSession) -> HistoryEvent:
     }
 
 
+async def broadcast_deleted(session_id: object) -> None:
+    """The chat was deleted (in another tab, over the API): every tab of it is told and closed (4404)."""
+    await get_channel_layer().group_send(chat_group(session_id), {"type": "chat.deleted"})
+
+
 # channels' database_sync_to_async closes stale connections around each call, which a long-lived process needs.
-_save = database_sync_to_async(services.save_message)
+_save_message = database_sync_to_async(services.save_message)
+
+
+async def _save(*, session: ChatSession, role: str, content: str) -> Message | None:
+    """The saved message, or None when the chat was deleted under it (nothing is saved; its tabs are closed)."""
+    try:
+        return await _save_message(session=session, role=role, content=content)
+    except NotFound:
+        await broadcast_deleted(session.id)
+        return None
+
+
 _has_messages = database_sync_to_async(selectors.has_messages)
 _store_agent_session_id = database_sync_to_async(services.store_agent_session_id)
 _stored_agent_session_id = database_sync_to_async(selectors.stored_agent_session_id)
@@ -154,7 +171,10 @@ async def greet_new_chat(session: ChatSession, owner: Any) -> None:
     greeting = await actor.get_greeting()
     if await _has_messages(session_id=session.id):
         return
-    await broadcast(session.id, message_event(await _save(session=session, role=Message.Role.AGENT, content=greeting)))
+    saved = await _save(session=session, role=Message.Role.AGENT, content=greeting)
+    if saved is None:
+        return
+    await broadcast(session.id, message_event(saved))
     await broadcast_status(session.id, AgentStatus.READY)
 
 
@@ -215,7 +235,10 @@ async def answer(
     if ahead is not None:
         await asyncio.wait([ahead])  # not `await ahead`: cancelling this task must not cancel the shared future
     untitled = not session.title
-    await broadcast(session.id, message_event(await _save(session=session, role=Message.Role.USER, content=text)))
+    saved = await _save(session=session, role=Message.Role.USER, content=text)
+    if saved is None:  # deleted after the tab's check: the agent is not asked
+        return
+    await broadcast(session.id, message_event(saved))
     if untitled and session.title:  # the first user message named the chat (seed 4.1)
         await broadcast(session.id, {"type": "title", "title": session.title})
     if not model_service_configured():
@@ -248,8 +271,10 @@ async def answer(
         logger.exception("Session %s: message failed", session.id)
         await broadcast_error(session.id, f"The agent could not answer: {exc}")
     else:
-        await broadcast(session.id, message_event(await _save(session=session, role=Message.Role.AGENT, content=reply)))
-        await broadcast_status(session.id, AgentStatus.READY)
+        saved = await _save(session=session, role=Message.Role.AGENT, content=reply)
+        if saved is not None:
+            await broadcast(session.id, message_event(saved))
+            await broadcast_status(session.id, AgentStatus.READY)
 
 
 async def cancel(session_id: object) -> None:

@@ -40,6 +40,10 @@ def session_messages(*, session_id: uuid.UUID | str) -> list[Message]:
     return list(Message.objects.filter(session_id=session_id).order_by("timestamp", "id"))
 
 
+def session_exists(*, session_id: uuid.UUID | str) -> bool:
+    return ChatSession.objects.filter(id=session_id).exists()
+
+
 def has_messages(*, session_id: uuid.UUID | str) -> bool:
     return Message.objects.filter(session_id=session_id).exists()
 

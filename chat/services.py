@@ -7,9 +7,11 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from accounts.owned import NotFound
 from chat.models import ChatSession, Message, title_from_message
-from chat.selectors import get_session_for
 from chat.selectors import list_sessions as list_sessions  # tests/test_models.py still reads it here
+
+CHAT_DELETED = "This chat was deleted; open another one to go on."
 
 
 def create_session(*, owner: AbstractBaseUser) -> ChatSession:
@@ -18,7 +20,11 @@ def create_session(*, owner: AbstractBaseUser) -> ChatSession:
 
 @transaction.atomic
 def save_message(*, session: ChatSession, role: str, content: str) -> Message:
-    """Store a message; the first user message gives the session its title; the session's update time moves."""
+    """Store a message; the first user message gives the session its title; the session's update time moves.
+    NotFound when the session was deleted meanwhile (in another tab, over the API): its row is locked first, so a
+    delete either happens before (nothing saved) or waits for this one."""
+    if not ChatSession.objects.select_for_update().filter(id=session.id).exists():
+        raise NotFound(CHAT_DELETED)
     message = Message.objects.create(session=session, role=role, content=content)
     if not session.title and role == Message.Role.USER:
         # Only while the chat is untitled in the database: `session` may be another tab's copy (or another server
@@ -36,6 +42,8 @@ def store_agent_session_id(*, session_id: uuid.UUID | str, agent_session_id: str
     )
 
 
+@transaction.atomic
 def delete_session(*, owner: AbstractBaseUser, session_id: uuid.UUID | str) -> None:
-    """Delete the owner's session with its messages; NotFound for anyone else's."""
-    get_session_for(owner=owner, session_id=session_id).delete()
+    """Delete the owner's session with its messages; NotFound for anyone else's. Its row is locked first, as
+    save_message locks it: a message being saved is deleted with the chat, and one saved later is refused."""
+    ChatSession.objects.select_for_update().get_owned(owner, session_id).delete()

@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from accounts.sockets import LOGIN_CHECK_SECONDS
+from chat.services import CHAT_DELETED
 from tests.live_server import LiveServer, daphne_server
 from transcripts.consumers import NOTHING_TO_RECEIVE
 
@@ -209,3 +210,20 @@ def test_a_socket_whose_login_is_still_valid_stays_open(server):
         time.sleep(LOGIN_CHECK_SECONDS * 2)  # two looks of the watch
         send_message(chat, "still here")
         assert json.loads(chat.recv(timeout=10))["content"] == "still here"
+
+
+# 16.6: a message from a tab whose chat was deleted got no answer, and the server logged "Task exception was never
+# retrieved … DoesNotExist".
+def test_a_message_to_a_chat_deleted_under_its_tab_gets_an_error_and_a_4404_and_nothing_is_saved(server):
+    login, log_start = Login(server), len(server.log_path.read_text())
+    with login.chat_socket() as tab:
+        send_message(tab, "before")
+        assert json.loads(tab.recv(timeout=10))["content"] == "before"
+        assert login.api("DELETE", f"/history/{login.chat_id}") == {"success": True}
+        send_message(tab, "after")
+        events, code = events_until_closed(tab, timeout=10)
+    assert code == 4404
+    assert {"type": "error", "message": CHAT_DELETED} in events
+    assert not any(event["type"] == "message" for event in events)
+    assert login.saved() == {"chat": False, "texts": []}
+    assert "Traceback" not in log_since(server, log_start) and "never retrieved" not in log_since(server, log_start)
