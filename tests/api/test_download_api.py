@@ -62,6 +62,32 @@ def test_vtt_has_a_header_and_dot_milliseconds(alice_api, transcript):
     assert "01:01:01.250 --> 01:01:03.000\nAn hour later." in content
 
 
+# Issue 16.7: WebVTT cue text is markup, so `&`, `<` and `>` must be escaped; they were written raw and players
+# dropped the text. Both a line as Whisper heard it (with word times) and one the user edited.
+def test_vtt_escapes_markup_in_a_whisper_line_and_in_an_edited_line(alice_client, alice):
+    words = [{"start": 0.0, "end": 0.4, "word": " Q&A"}, {"start": 0.4, "end": 1.0, "word": " <b>bold</b>"}]
+    transcript = TranscriptFactory(
+        owner=alice,
+        text="Q&A <b>bold</b> Second line.",
+        segments=[
+            {"start": 0.0, "end": 1.0, "text": " Q&A <b>bold</b>", "language": "en", "words": words},
+            {"start": 2.0, "end": 3.0, "text": "Second line.", "language": "en"},
+        ],
+    )
+    edit = json.dumps({"text": "1 < 2 && 3 > 2"})
+    assert (
+        alice_client.post(f"/library/{transcript.pk}/segments/1/", edit, content_type="application/json").status_code
+        == 200
+    )
+    vtt = alice_client.get(f"/library/{transcript.pk}/download/vtt/").content.decode()
+    cue_texts = [block.split("\n", 1)[1] for block in vtt.removeprefix("WEBVTT\n\n").strip().split("\n\n")]
+    assert cue_texts == ["Q&amp;A &lt;b&gt;bold&lt;/b&gt;", "1 &lt; 2 &amp;&amp; 3 &gt; 2"]
+    srt = alice_client.get(f"/library/{transcript.pk}/download/srt/").content.decode()
+    assert "Q&A <b>bold</b>" in srt and "1 < 2 && 3 > 2" in srt  # SubRip has no escapes
+    document = json.loads(alice_client.get(f"/library/{transcript.pk}/download/json/").content)
+    assert [s["text"] for s in document["segments"]] == [" Q&A <b>bold</b>", "1 < 2 && 3 > 2"]
+
+
 def test_json_carries_the_segments(alice_api, transcript):
     response = alice_api.get(f"/api/transcripts/{transcript.pk}/download", {"format": "json"})
     assert response["Content-Type"].startswith("application/json")

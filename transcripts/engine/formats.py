@@ -1,12 +1,15 @@
 """Transcript formats: plain text, SubRip (SRT), WebVTT and JSON.
 
 SRT: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line between cues.
-VTT: a `WEBVTT` header line, a blank line, then cues with `HH:MM:SS.mmm --> HH:MM:SS.mmm`.
+VTT: a `WEBVTT` header line, a blank line, then cues with `HH:MM:SS.mmm --> HH:MM:SS.mmm`. Cue text is markup in
+WebVTT: `&`, `<` and `>` are written `&amp;`, `&lt;`, `&gt;` (players drop or misread them raw). SRT has no
+escapes; its text stays as spoken.
 Both use subtitle-sized cues cut from the segments' words (subtitles.py); JSON keeps the segments with their words.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -45,7 +48,7 @@ def to_srt(segments: Iterable[Segment]) -> str:
 
 
 def to_vtt(segments: Iterable[Segment]) -> str:
-    blocks = [f"{times}\n{text}" for times, text in _cues(segments, ".")]
+    blocks = [f"{times}\n{html.escape(text, quote=False)}" for times, text in _cues(segments, ".")]
     return "WEBVTT\n\n" + "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
