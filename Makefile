@@ -55,3 +55,4 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python bench/transcription.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/recovery.py

@@ -70,17 +70,9 @@ from transcripts.engine.models import assembled_base  # noqa: E402
 
 # The cluster tests use db 11 and empty it; the bench must never empty theirs while they run on this machine.
 live_workers.CLUSTER_REDIS_DB = 14
-# cluster_environment's short timings and one-thread Whisper keep the tests quick; the bench runs the product's
-# defaults instead, so these are removed from the processes' environment.
-TEST_ONLY_SETTINGS = (
-    "WHISPER_MODELS",
-    "WHISPER_LANGUAGE_DETECTOR",
-    "WHISPER_CPU_THREADS",
-    "JOB_HEARTBEAT_SECONDS",
-    "JOB_HEARTBEAT_TIMEOUT_SECONDS",
-    "CELERY_VISIBILITY_TIMEOUT_SECONDS",
-    "CELERY_RESTORE_INTERVAL_SECONDS",
-)
+# cluster_environment's one-thread tiny.en keeps the tests quick; the bench runs the product's defaults instead, so
+# these are removed from the processes' environment (job timings are the defaults already).
+TEST_ONLY_SETTINGS = ("WHISPER_MODELS", "WHISPER_LANGUAGE_DETECTOR", "WHISPER_CPU_THREADS")
 PROBE_INTERVAL = 0.02  # seconds between two GETs of the latency probe, as in bench/chat.py
 QUIET_SECONDS = 2.0
 SHORT_RUN_JOBS = 2  # the embedded and one-thread runs: about 20 s or more of latency samples each
