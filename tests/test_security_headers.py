@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.http import HttpResponse
 from django.test import Client
 
 from accounts.models import ApiToken
@@ -107,7 +108,7 @@ def test_the_docs_page_renders_for_a_logged_in_user_with_local_swagger_files(ali
 
 def test_the_swagger_files_are_found_and_collected(settings, tmp_path):
     for name in SWAGGER_FILES:
-        assert finders.find(name), name  # what Daphne serves them from (ASGIStaticFilesHandler)
+        assert finders.find(name), name  # what WhiteNoise serves them from before a collectstatic
     settings.STATIC_ROOT = tmp_path / "static"
     call_command("collectstatic", interactive=False, verbosity=0)  # what `make run` does
     for name in SWAGGER_FILES:
@@ -143,3 +144,32 @@ def test_api_docs_public_opens_both_to_anyone(client, settings):
     settings.API_DOCS_PUBLIC = True
     assert client.get("/api/openapi.json").status_code == 200
     assert client.get("/api/docs").status_code == 200
+
+
+# Issue 16.8: static files were served by a handler in front of Django's middleware, without any of these headers.
+async def asgi_get(path: str) -> tuple[int, HttpResponse, bytes]:
+    """GET through the ASGI application as Daphne runs it (HttpCommunicator cannot read a streamed file)."""
+    from channels.testing import ApplicationCommunicator
+
+    from videoagent.asgi import application
+
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": path, "query_string": b""}
+    communicator = ApplicationCommunicator(application, {**scope, "headers": [(b"host", b"127.0.0.1:8000")]})
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start, body, more = await communicator.receive_output(timeout=10), b"", True
+    while more:
+        chunk = await communicator.receive_output(timeout=10)
+        body, more = body + chunk.get("body", b""), chunk.get("more_body", False)
+    await communicator.wait(timeout=10)  # the handler closes the file after the last chunk
+    headers = HttpResponse(headers={name.decode(): value.decode() for name, value in start["headers"]})
+    return start["status"], headers, body
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/static/css/app.css", "/static/js/chat.js", f"/static/{SWAGGER_FILES[0]}"])
+async def test_static_files_carry_the_security_headers_without_a_login(path):
+    status, headers, body = await asgi_get(path)
+    assert status == 200 and body == Path(finders.find(path.removeprefix("/static/"))).read_bytes()
+    assert_strict_policy(headers)
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "Access-Control-Allow-Origin" not in headers

@@ -20,7 +20,6 @@ from chat.routing import websocket_urlpatterns  # noqa: E402
 from videoagent import daphne_bodies  # noqa: E402
 from videoagent.origin import TrustedOriginValidator  # noqa: E402
 from videoagent.startup import on_server_start  # noqa: E402
-from videoagent.static import StaticFilesHandler  # noqa: E402
 
 on_server_start()
 # Under Daphne, multipart bodies reach Django's parser unparsed (and so its JSON errors); see the module.
@@ -32,8 +31,8 @@ no_such_socket = re_path(r"", WebsocketDenier.as_asgi())
 
 application = ProtocolTypeRouter(
     {
-        # Static files are served by the app itself so `make run` needs no separate web server.
-        "http": StaticFilesHandler(django_asgi_app),
+        # Static files too: WhiteNoise in the middleware (settings.MIDDLEWARE), so they carry the security headers.
+        "http": django_asgi_app,
         # The full origin (scheme, host, port) must be trusted, as for a form post; see videoagent/origin.py.
         "websocket": TrustedOriginValidator(AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, no_such_socket]))),
     }

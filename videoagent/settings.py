@@ -72,12 +72,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Static files are answered here, by the app itself (`make run` needs no other web server), and so carry the
+    # headers of the three above (nosniff, referrer policy, CSP, frame policy); a static handler in front of Django
+    # sent them bare. Above sessions and login: a stylesheet needs neither.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
     "accounts.middleware.NotFoundMiddleware",
     "videoagent.api_errors.JsonMethodNotAllowedMiddleware",
@@ -183,6 +187,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+# WhiteNoise serves what collectstatic gathered and, as Django's own static handler did, the app folders themselves,
+# so a checkout serves its pages' files before (and without) a collectstatic.
+WHITENOISE_USE_FINDERS = True
+# No `Access-Control-Allow-Origin: *` (WhiteNoise's default, for fonts on a CDN): no other site reads our files.
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 MEDIA_URL = "media/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -224,7 +224,7 @@ def test_an_unexpected_error_is_a_json_500_without_a_traceback(alice_api, monkey
 async def test_a_static_path_outside_the_static_folders_is_a_404(path):
     from videoagent.asgi import application
 
-    communicator = HttpCommunicator(application, "GET", path)
+    communicator = HttpCommunicator(application, "GET", path, headers=[(b"host", b"127.0.0.1:8000")])
     response = await communicator.get_response(timeout=10)
     assert response["status"] == 404
 
