@@ -146,6 +146,61 @@ def spoken_mp4(parts: list[tuple[str, str]], path: Path, pause_seconds: float = 
     return write_mp4(path, np.concatenate([np.zeros(rate // 2, dtype=np.float32), *pieces]), rate=rate)
 
 
+# Real speech cut from multilingual.mp3 (seconds in that file) and the words each piece says, for recordings that
+# switch language inside one 30-second window: the reader is the same, so only the language tells them apart.
+REAL_PIECES = {
+    "en-a": (
+        (0.0, 4.84),
+        "Permission is hereby granted, free of charge, to any person obtaining a copy of this software",
+    ),
+    "en-b": (
+        (0.0, 8.85),
+        "Permission is hereby granted, free of charge, to any person obtaining a copy of this software "
+        "and associated documentation files to deal in the software without restriction",
+    ),
+    "en-c": (
+        (23.05, 29.4),
+        "the above copyright notice and this permission notice shall be included in all copies or "
+        "substantial portions of the software",
+    ),
+    "de-a": ((30.5, 36.0), "Jeden, der diese Software und die dazugehörigen Dokumentationsdateien erhält"),
+    "de-b": ((42.2, 45.95), "Dies umfasst insbesondere das Recht, die Software zu verwenden"),
+}
+
+
+# English, German (under half a second of pause), German, about a second, English: one VAD chunk, three parts.
+ENGLISH_GERMAN_ENGLISH = [("en-a", 0.4), ("de-a", 0.3), ("de-b", 1.0), ("en-c", 0.5)]
+GERMAN_ENGLISH_GERMAN = [("de-a", 0.4), ("en-b", 1.0), ("de-b", 0.5)]
+
+
+def real_speech_mp4(source: Path, path: Path, parts: list[tuple[str, float]], babble_seconds: float = 0.0) -> Path:
+    """(piece of REAL_PIECES, pause after it in seconds) one after another, with 0.3 s of silence first.
+
+    babble_seconds puts that much babble after the first piece: six copies of the source's speech at once, which
+    the VAD takes for speech and in which no words can be told.
+    """
+    samples, rate = read_audio(source)
+    pieces = [np.zeros(int(0.3 * rate), dtype=np.float32)]
+    for index, (name, pause) in enumerate(parts):
+        (start, end), _ = REAL_PIECES[name]
+        pieces += [samples[int(start * rate) : int(end * rate)], np.zeros(int(pause * rate), dtype=np.float32)]
+        if index == 0 and babble_seconds:
+            pieces += [babble(samples, int(babble_seconds * rate)), np.zeros(int(pause * rate), dtype=np.float32)]
+    return write_mp4(path, np.concatenate(pieces), rate=rate)
+
+
+def babble(samples: np.ndarray, length: int, voices: int = 6) -> np.ndarray:
+    """`voices` copies of the speech, each shifted by a prime number of samples, summed: a crowd talking at once."""
+    repeated = np.tile(samples, -(-length * 2 // len(samples)))
+    crowd = sum(np.roll(repeated, voice * 7919 * 5)[:length] for voice in range(voices))
+    return (crowd / (voices / 2)).astype(np.float32)
+
+
+def reference_words(parts: list[tuple[str, float]], language: str) -> str:
+    """The words the pieces of one language say, in order (their names start with the language code)."""
+    return " ".join(REAL_PIECES[name][1] for name, _ in parts if name.startswith(language))
+
+
 def cut_mp4(source: Path, path: Path, *, start: float, end: float | None = None) -> Path:
     """The part of `source` from start to end (seconds) as an MP4."""
     samples, rate = read_audio(source)

@@ -67,9 +67,17 @@ class TranscriptOut(Schema):
         return exports.safe_filename(obj.title, "txt")
 
 
+class GapOut(Schema):
+    """Seconds that sounded like speech where no words were recognised (music, noise, or speech the model lost)."""
+
+    start: float
+    end: float
+
+
 class TranscriptDetailOut(TranscriptOut):
     text: str
     segments: list[SegmentOut]
+    gaps: list[GapOut]
 
 
 class TranscriptListOut(Schema):

@@ -42,6 +42,7 @@ def export_transcript(transcript: Transcript, fmt: str) -> TranscriptFile:
         duration=transcript.duration,
         segments=transcript.segments,
         text=transcript.text,
+        gaps=transcript.gaps,
     )
     return TranscriptFile(safe_filename(transcript.title, fmt), FORMATS[fmt], content)
 

@@ -58,6 +58,11 @@ class Transcript(models.Model):
     segments = models.JSONField(
         default=list, blank=True, help_text="[{start, end, text, language, words: [{start, end, word}]}, ...]"
     )
+    gaps = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{start, end}, ...]: seconds that sounded like speech where no words were recognised.",
+    )
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the text.")
     media_file = models.CharField(
         max_length=500,

@@ -167,6 +167,7 @@ def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title:
             model_name=result.model_name,
             text=result.text,
             segments=result.segments,
+            gaps=[{"start": start, "end": end} for start, end in result.gaps],
             size=len(result.text.encode()),
         )
         TranscriptionJob.objects.filter(pk=job.pk).update(transcript=transcript)

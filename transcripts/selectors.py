@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
@@ -38,6 +39,18 @@ def get_transcript_for(*, owner: AbstractBaseUser, transcript_id: str) -> Transc
 
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm"}
+
+
+def transcript_lines(transcript: Transcript) -> list[dict[str, Any]]:
+    """The page's text in time order: each segment (with its index, for editing) and, where it falls, each gap."""
+    lines: list[dict[str, Any]] = []
+    gaps = sorted(transcript.gaps, key=lambda gap: gap["start"])
+    for index, segment in enumerate(transcript.segments):
+        while gaps and gaps[0]["start"] < segment["start"]:
+            lines.append({"gap": gaps.pop(0)})
+        lines.append({"index": index, "segment": segment})
+    lines += [{"gap": gap} for gap in gaps]
+    return lines
 
 
 def media_kind(transcript: Transcript) -> str:

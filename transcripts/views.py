@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from transcripts import editing, exports, selectors
 from transcripts.errors import TranscriptionError
@@ -20,7 +20,7 @@ from videoagent.user_input import BadInput, check_text, decode_json_object
 PAGE_SIZE = 25
 
 
-@require_GET
+@require_safe
 def library(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     page = Paginator(selectors.transcripts_for(owner=request.user, query=query), PAGE_SIZE).get_page(
@@ -34,7 +34,7 @@ def library(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
     transcript = selectors.get_transcript_for(owner=request.user, transcript_id=transcript_id)
     return render(
@@ -42,13 +42,14 @@ def detail(request: HttpRequest, transcript_id: str) -> HttpResponse:
         "transcripts/detail.html",
         {
             "transcript": transcript,
+            "lines": selectors.transcript_lines(transcript),
             "formats": exports.EXPORT_FORMATS,
             "media_kind": selectors.media_kind(transcript),
         },
     )
 
 
-@require_GET
+@require_safe
 def media(request: HttpRequest, transcript_id: str) -> HttpResponse:
     """The audio or video of one of the user's transcripts, for the page's player (range requests for seeking)."""
     transcript = selectors.get_transcript_for(owner=request.user, transcript_id=transcript_id)
@@ -87,7 +88,7 @@ def edit_segment(request: HttpRequest, transcript_id: str, index: int) -> HttpRe
     )
 
 
-@require_GET
+@require_safe
 def download(request: HttpRequest, transcript_id: str, fmt: str) -> HttpResponse:
     transcript = selectors.get_transcript_for(owner=request.user, transcript_id=transcript_id)
     return attachment_response(transcript, fmt)

@@ -146,6 +146,21 @@
     });
   }
 
+  // ---- gaps: speech where no words were recognised, marked on the timeline and in the text --------------------
+
+  const timeline = document.getElementById("timeline");
+  const duration = timeline ? Number(timeline.dataset.duration) : 0;
+  for (const mark of document.querySelectorAll(".gap-mark")) {
+    if (duration > 0) {  // positioned through CSSOM: the CSP allows no inline style attributes
+      mark.style.left = `${(100 * Number(mark.dataset.start)) / duration}%`;
+      mark.style.width = `${Math.max(0.5, (100 * (Number(mark.dataset.end) - Number(mark.dataset.start))) / duration)}%`;
+    }
+    mark.addEventListener("click", () => seek(Number(mark.dataset.start)));
+  }
+  for (const gap of document.querySelectorAll(".segments .gap")) {
+    gap.querySelector(".seek").addEventListener("click", () => seek(Number(gap.dataset.start)));
+  }
+
   // ---- title and delete ----------------------------------------------------------------------------------------
 
   const title = document.getElementById("transcript-title");

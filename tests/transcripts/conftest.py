@@ -28,6 +28,10 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "multilingual.mp3").write_bytes((TEST_DATA / "multilingual.mp3").read_bytes())
     media.cut_mp4(directory / "multilingual.mp3", directory / "german.mp4", start=media.MULTILINGUAL_ENGLISH_SECONDS)
     media.spoken_mp4(list(media.LANGUAGE_SWITCH), directory / "language-switch.mp4")
+    multilingual = directory / "multilingual.mp3"
+    media.real_speech_mp4(multilingual, directory / "en-de-en.mp4", media.ENGLISH_GERMAN_ENGLISH)
+    media.real_speech_mp4(multilingual, directory / "de-en-de.mp4", media.GERMAN_ENGLISH_GERMAN)
+    media.real_speech_mp4(multilingual, directory / "babble.mp4", [("en-a", 0.5), ("en-c", 0.5)], babble_seconds=10)
     # A page with two videos: yt-dlp's generic extractor reads it as a playlist.
     (directory / "playlist.html").write_text(
         "<html><body><video src='speech.mp4'></video><video src='silent.mp4'></video></body></html>"

@@ -65,6 +65,7 @@ def render_transcript(
     segments: list[dict[str, Any]],
     text: str,
     languages: list[str] | None = None,
+    gaps: list[dict[str, float]] | None = None,
 ) -> str:
     """The transcript in one of FORMATS; ValueError for an unknown format."""
     if fmt == "txt":
@@ -91,6 +92,7 @@ def render_transcript(
                 }
                 for s in segments
             ],
+            "gaps": gaps or [],
         }
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -1,7 +1,8 @@
 """faster-whisper: one model per process, shared by every thread, and a transcription that follows the speech.
 
 The recording is decoded once; speech.py finds the speech, cuts it into 30-second chunks and tells each chunk's
-language; the chunks are then decoded a few at a time, each group in its own language, with word timestamps.
+language; the chunks are then decoded a few at a time, each group in its own language, with word timestamps; and
+coverage.py decodes again what the words left out, so that no speech goes missing without a reported gap.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transcripts.engine import speech
+from transcripts.engine import coverage, speech
 from transcripts.engine.languages import MULTIPLE, is_english_only, language_name
 from transcripts.engine.models import resolve_model
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float], None]  # percent, 0–100
 ANALYSIS_SHARE = 10.0  # percent of the transcription given to finding the speech and its languages
+RECOVERY_SHARE = 5.0  # percent kept for decoding again the speech that the first pass skipped
 FOREIGN_SPEECH_PROBABILITY = 0.5  # an English-only model's input counts as foreign above this
 ENGLISH_CHECK_MAX_CHUNKS = 8  # chunks sampled to check an English-only model's input (each costs an encoder pass)
 DECODINGS = ("batched", "sequential")
@@ -55,6 +57,7 @@ class TranscriptionResult:
     duration: float
     languages: list[str] = field(default_factory=list)
     segments: list[dict[str, Any]] = field(default_factory=list)
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # speech (seconds) where no words came out
     text: str = ""
     model_name: str = ""
     task: str = "transcribe"
@@ -148,10 +151,24 @@ def transcribe_file(
     segments: list[dict[str, Any]] = []
     speech_seconds = sum(chunk.seconds for chunk in chunks) or 1.0
     done_seconds = 0.0
+    decoding_share = 100 - ANALYSIS_SHARE - RECOVERY_SHARE
     for group in speech.decoding_groups(chunks, batch_size=config.batch_size):
         segments += _decode(model, audio, group, config, task=task)
         done_seconds += sum(chunk.seconds for chunk in group)
-        report(ANALYSIS_SHARE + (100 - ANALYSIS_SHARE) * min(1.0, done_seconds / speech_seconds))
+        report(ANALYSIS_SHARE + decoding_share * min(1.0, done_seconds / speech_seconds))
+
+    def detect(parts: list[speech.Chunk]) -> None:
+        speech.detect_languages(model, audio, parts, batch_size=config.batch_size, on_batch=lambda done: None)
+
+    segments, gaps = coverage.recover(
+        chunks,
+        segments,
+        decode=lambda group: _decode(model, audio, group, config, task=task, skip_silence=True),
+        detect=None if language or english_only else detect,
+    )
+    report(100.0)
+    speech_heard = sum(end - start for chunk in chunks for start, end in chunk.spans)
+    warning = " ".join(part for part in (warning, coverage.gap_warning(gaps, speech_heard)) if part)
 
     languages = list(dict.fromkeys(segment["language"] for segment in segments))
     probabilities = [chunk.probability for chunk in chunks]
@@ -161,6 +178,7 @@ def transcribe_file(
         duration=duration,
         languages=languages,
         segments=segments,
+        gaps=gaps,
         text=" ".join(segment["text"] for segment in segments),
         model_name=config.model,
         task=task,
@@ -169,10 +187,18 @@ def transcribe_file(
     )
 
 
+NO_SPEECH_PROBABILITY = 0.6  # faster-whisper's own rule for a window that holds no speech...
+NO_SPEECH_LOGPROB = -1.0  # ...when its text is also unlikely
+
+
 def _decode(
-    model: Any, audio: Any, group: list[speech.Chunk], config: EngineConfig, *, task: str
+    model: Any, audio: Any, group: list[speech.Chunk], config: EngineConfig, *, task: str, skip_silence: bool = False
 ) -> list[dict[str, Any]]:
-    """Decode chunks of one language; segment times are seconds of the whole recording."""
+    """Decode chunks of one language; segment times are seconds of the whole recording.
+
+    skip_silence drops what Whisper itself takes for no speech (the batched decoder keeps it): a stretch decoded
+    again because no words came out of it is often noise, where Whisper would invent a "Thank you."
+    """
     language = group[0].language
     options: dict[str, Any] = {
         "language": language,
@@ -196,6 +222,8 @@ def _decode(
     for segment in found:  # a generator: decoding happens as we iterate
         text = segment.text.strip()
         if not text:
+            continue
+        if skip_silence and segment.no_speech_prob > NO_SPEECH_PROBABILITY and segment.avg_logprob < NO_SPEECH_LOGPROB:
             continue
         words = [
             {"start": round(word.start, 3), "end": round(word.end, 3), "word": word.word.strip()}
@@ -230,13 +258,8 @@ def _foreign_speech_warning(config: EngineConfig, audio: Any, chunks: list[speec
     if not foreign:
         return ""
     names = ", ".join(language_name(code) for code in dict.fromkeys(chunk.language for chunk in foreign))
-    start, end = _clock(foreign[0].start), _clock(foreign[-1].end)
+    start, end = coverage.clock(foreign[0].start), coverage.clock(foreign[-1].end)
     return (
         f"Speech in {names} was heard (around {start}–{end}), but the {config.model} model understands only "
         f"English: that part may be missing or wrong. Transcribe it again with a multilingual model."
     )
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}:{secs:02d}"
