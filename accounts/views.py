@@ -28,7 +28,7 @@ class LoginView(auth_views.LoginView):
 
 
 @login_not_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
     """First run: create the first administrator, then log them in. Gone (404) once any user exists."""
     if not services.setup_is_open():
@@ -49,7 +49,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/setup.html", {"form": form})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """List the user's API tokens and create one; the new secret is rendered in this one response only."""
     form = TokenCreateForm(request.POST or None)

@@ -18,7 +18,7 @@ from transcripts.forms import MAX_FILES, NewTranscriptionForm
 JOBS_SHOWN = 100
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def jobs(request: HttpRequest) -> HttpResponse:
     """GET: the user's jobs, newest first. POST: the "New transcription" form (links and files)."""
     form = NewTranscriptionForm(request.POST or None)

@@ -18,12 +18,19 @@ CHUNK_BYTES = 256 * 1024
 
 
 def ranged_file_response(request: HttpRequest, path: Path) -> HttpResponse:
-    """200 with the whole file, 206 with one requested byte range, or 416 for a range outside the file."""
+    """200 with the whole file, 206 with one requested byte range, or 416 for a range outside the file.
+
+    HEAD gets the same status, type, length and range headers, and the file is not read: Django's ASGI handler
+    streams a HEAD answer's body like a GET's (Daphne drops it), so a 1 GB file would be read for nothing."""
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     size = path.stat().st_size
     match = SINGLE_RANGE.match(request.headers.get("Range", "").replace(" ", ""))
+    head = request.method == "HEAD"
     if not match or not (match[1] or match[2]):  # no range, or several (allowed: answer with the whole file)
-        response: HttpResponse = FileResponse(path.open("rb"), content_type=content_type)
+        if head:
+            response: HttpResponse = HttpResponse(content_type=content_type, headers={"Content-Length": str(size)})
+        else:
+            response = FileResponse(path.open("rb"), content_type=content_type)
         response["Accept-Ranges"] = "bytes"
         return response
     if match[1]:
@@ -32,7 +39,8 @@ def ranged_file_response(request: HttpRequest, path: Path) -> HttpResponse:
         start, end = max(0, size - _position(match[2], size)), size - 1
     if start >= size or start > end:
         return HttpResponse(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
-    response = StreamingHttpResponse(_read(path, start, end - start + 1), status=206, content_type=content_type)
+    body = [] if head else _read(path, start, end - start + 1)
+    response = StreamingHttpResponse(body, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.urls import get_resolver
 
+from tests.accounts.test_login_required import page_urls
 from tests.factories import TranscriptFactory
 from transcripts.models import Transcript
+from transcripts.ranges import ranged_file_response
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +102,42 @@ def test_a_transcript_in_several_languages_shows_them_its_warning_and_its_transl
     content = alice_client.get(f"/library/{translation.pk}/").content.decode()
     assert f'into English, of <a href="/library/{original.pk}/">Lizenz</a>' in content
     assert "⚠ warning" in alice_client.get("/library/").content.decode()
+
+
+# Issue 16.9: HEAD (uptime checks, some clients) was a 405 on the library, a transcript page, media and downloads.
+def test_head_is_answered_like_get_on_the_library_a_transcript_and_its_downloads(alice_client, alice):
+    page = f"/library/{TranscriptFactory(owner=alice).pk}/"
+    for url in ["/library/", page, *(f"{page}download/{fmt}/" for fmt in ("txt", "srt", "vtt", "json"))]:
+        get, head = alice_client.get(url), alice_client.head(url)
+        assert (head.status_code, head.content) == (200, b""), url
+        assert head["Content-Type"] == get["Content-Type"]
+        assert head.get("Content-Disposition") == get.get("Content-Disposition")
+
+
+def test_head_on_media_gives_its_length_and_ranges(alice_client, alice, settings):
+    transcript = TranscriptFactory(owner=alice)
+    path = transcript.files_dir / "media.flac"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(1024))
+    transcript.media_file = str(path.relative_to(settings.MEDIA_ROOT))
+    transcript.save()
+    media = f"/library/{transcript.pk}/media/"
+    whole = alice_client.head(media)
+    assert (whole.status_code, whole["Content-Type"]) == (200, alice_client.get(media)["Content-Type"])
+    assert (whole["Content-Length"], whole["Accept-Ranges"]) == ("1024", "bytes")
+    ranged = alice_client.head(media, HTTP_RANGE="bytes=100-199")
+    assert (ranged.status_code, ranged["Content-Range"], ranged["Content-Length"]) == (206, "bytes 100-199/1024", "100")
+
+
+def test_head_on_media_reads_nothing_of_the_file(tmp_path):
+    path = tmp_path / "talk.flac"
+    path.write_bytes(bytes(1024))
+    whole = ranged_file_response(RequestFactory().head("/"), path)
+    assert (whole.status_code, whole["Content-Length"], whole.content) == (200, "1024", b"")
+    part = ranged_file_response(RequestFactory().head("/", HTTP_RANGE="bytes=0-9"), path)
+    assert (part.status_code, part["Content-Length"], b"".join(part.streaming_content)) == (206, "10", b"")
+
+
+def test_every_page_answers_head_as_it_answers_get(alice_client, alice):
+    for url in page_urls(get_resolver().url_patterns):
+        assert alice_client.head(url).status_code == alice_client.get(url).status_code, url
