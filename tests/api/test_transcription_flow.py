@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.transcripts.conftest import media_dir, media_server  # noqa: F401
+from transcripts.models import TranscriptionJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,10 +36,22 @@ def test_upload_transcribe_follow_and_download(alice_api, media_dir):  # noqa: F
     assert "city council" in srt.content.decode().lower()
 
 
+PRIVATE = "private, loopback or reserved"
+
+
 @pytest.mark.parametrize(
     ("source", "error"),
-    [("ftp://example.com/a.mp4", "Only http"), ("http://127.0.0.1/a.mp4", "private, loopback or reserved")],
+    [
+        ("ftp://example.com/a.mp4", "Only http"),
+        ("http://127.0.0.1/a.mp4", PRIVATE),
+        # Issue 16.10: accepted (202) on Python 3.11, whose tables call them public.
+        ("http://[fec0::1]/talk.mp3", PRIVATE),
+        ("http://192.0.0.8/talk.mp3", PRIVATE),
+        ("http://[3fff::1]/talk.mp3", PRIVATE),
+        ("http://[5f00::1]/talk.mp3", PRIVATE),
+    ],
 )
-def test_a_bad_source_is_a_400_with_the_reason(alice_api, source, error):
+def test_a_bad_source_is_a_400_with_the_reason_and_starts_no_job(alice_api, source, error):
     response = alice_api.post("/api/transcriptions", {"source": source}, content_type="application/json")
     assert response.status_code == 400 and error in response.json()["detail"]
+    assert not TranscriptionJob.objects.exists()

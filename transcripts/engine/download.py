@@ -10,7 +10,6 @@ http://127.0.0.1/ nor a DNS answer that changes between the two look-ups reaches
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import socket
@@ -23,6 +22,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import yt_dlp
+
+from transcripts.engine.addresses import is_public
 
 logger = logging.getLogger(__name__)
 
@@ -53,42 +54,6 @@ class DownloadedMedia:
 
 def private_address_refused(host: str) -> DownloadError:
     return DownloadError(f"Links to private, loopback or reserved addresses are not allowed ({host}).")
-
-
-# IPv6 forms that are only another way to write an IPv4 address: the IPv4 host is what gets reached, so it alone
-# is judged (::ffff:8.8.8.8 is as public as 8.8.8.8, ::ffff:127.0.0.1 as private as 127.0.0.1). The address sits
-# in the last 32 bits of each: IPv4-mapped, IPv4-translated (SIIT), IPv4-compatible (deprecated; :: and ::1 too,
-# whose 0.0.0.0 and 0.0.0.1 are refused anyway) and NAT64's well-known prefix, which a DNS64 resolver hands out.
-_IPV4_IN_LAST_32_BITS = tuple(
-    ipaddress.IPv6Network(prefix) for prefix in ("::ffff:0:0/96", "::ffff:0:0:0/96", "::/96", "64:ff9b::/96")
-)
-# NAT64's local-use prefix (RFC 8215) puts the IPv4 address where the operator's prefix length says (/48 … /96),
-# which cannot be known from here; the block is not globally reachable, so all of it is refused.
-_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
-
-
-def _is_global_unicast(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return ip.is_global and not ip.is_multicast
-
-
-def is_public(address: str) -> bool:
-    """Whether a resolved address may be fetched: global unicast, and so is every IPv4 address it embeds.
-
-    The one rule for the link check, every redirect hop and every connection yt-dlp makes.
-    """
-    ip = ipaddress.ip_address(address.split("%")[0])  # drop an IPv6 zone ("fe80::1%eth0")
-    if isinstance(ip, ipaddress.IPv4Address):
-        return _is_global_unicast(ip)
-    if ip in _NAT64_LOCAL_USE:
-        return False
-    if any(ip in network for network in _IPV4_IN_LAST_32_BITS):
-        return _is_global_unicast(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    # Tunnels carry traffic to the embedded IPv4 relays and hosts, so the IPv6 address and they must all be public:
-    # 6to4 (2002::/16, the IPv4 in bits 16–48) and Teredo (2001::/32: the server's IPv4 in bits 32–64, the
-    # client's in the last 32 bits inverted), unwrapped by the standard library.
-    embedded = [ip.sixtofour] if ip.sixtofour is not None else []
-    embedded += list(ip.teredo) if ip.teredo is not None else []
-    return _is_global_unicast(ip) and all(_is_global_unicast(inner) for inner in embedded)
 
 
 def check_url(url: str, *, allow_private: bool) -> None:
