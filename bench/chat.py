@@ -2,8 +2,9 @@
 
 Prints message round-trip latency (p50/p95/p99) for 10 and 50 chats sending at once, with and without the fake
 model's own time; resident memory per live agent session (server + CLI processes); memory per idle connected
-chat (200 of them); what a chat past the session cap is told; and the largest event-loop stall seen by HTTP
-requests while a transcription runs. Loopback only, every loop bounded.
+chat (200 of them); what a chat past the session cap is told; and the event-loop stall (largest and p99) seen by a
+page and a REST call, alternately, from a transcription's submit to its end (`--stall-only`: just that). Loopback
+only, every loop bounded.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class Bench:
 
 def http_latency(url: str, seconds: float) -> list[float]:
     latencies, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while not latencies or time.monotonic() < deadline:
         started = time.perf_counter()
         with urlopen(url, timeout=30) as response:  # loopback only
             response.read()
@@ -150,7 +151,8 @@ def http_latency(url: str, seconds: float) -> list[float]:
     return latencies
 
 
-def start_transcription(port: int, token: str, media_url: str) -> None:
+def start_transcription(port: int, token: str, media_url: str) -> str:
+    """The id of the job started for `media_url`."""
     request = Request(  # loopback only
         f"http://127.0.0.1:{port}/api/transcriptions",
         data=json.dumps({"source": media_url}).encode(),
@@ -158,6 +160,44 @@ def start_transcription(port: int, token: str, media_url: str) -> None:
     )
     with urlopen(request, timeout=30) as response:
         assert response.status == 202
+        return json.loads(response.read())["id"]
+
+
+def job_status(port: int, token: str, job_id: str) -> str:
+    request = Request(
+        f"http://127.0.0.1:{port}/api/transcriptions/{job_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urlopen(request, timeout=30) as response:  # loopback only
+        return json.loads(response.read())["status"]
+
+
+def latency_during_job(port: int, token: str, job_id: str, page: str) -> tuple[list[float], list[float], str]:
+    """(page latencies, API latencies, the job's last status), sampled from submit until the job ends (at most
+    10 minutes): a page and a REST call, alternately, every 20 ms."""
+    pages: list[float] = []
+    calls: list[float] = []
+    status, deadline = "queued", time.monotonic() + 600
+    while status in ("queued", "downloading", "transcribing") and time.monotonic() < deadline:
+        pages += http_latency(page, 0)
+        started = time.perf_counter()
+        status = job_status(port, token, job_id)
+        calls.append(time.perf_counter() - started)
+    return pages, calls, status
+
+
+def stall_report(quiet: list[float], pages: list[float], calls: list[float], status: str) -> str:
+    """A request's wait beyond its usual (idle) time bounds the event loop's stall while it waited."""
+    usual = statistics.median(quiet)
+    ordered = sorted(pages + calls)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return (
+        f"HTTP latency while idle: median {usual * 1000:.0f} ms, max {max(quiet) * 1000:.0f} ms; "
+        f"while a 66 s clip is downloaded and transcribed ({len(ordered)} requests, job {status}): "
+        f"page median {statistics.median(pages) * 1000:.0f} ms, max {max(pages) * 1000:.0f} ms; "
+        f"API call median {statistics.median(calls) * 1000:.0f} ms, max {max(calls) * 1000:.0f} ms\n"
+        f"event-loop stall during the job: largest ≤ {max(0.0, ordered[-1] - usual) * 1000:.0f} ms, "
+        f"p99 ≤ {max(0.0, p99 - usual) * 1000:.0f} ms"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -202,7 +242,7 @@ async def main(args: argparse.Namespace) -> None:
             base_server, _, _ = tree_rss_mb(server.pid)
             print(f"server at rest: {base_server:.0f} MB")
 
-            for count in args.chats:
+            for count in [] if args.stall_only else args.chats:
                 await asyncio.sleep(8)  # the previous burst's agents time out
                 cold, warm, errors = await bench.burst(count)
                 server_mb, children_mb, kids = tree_rss_mb(server.pid)
@@ -218,25 +258,26 @@ async def main(args: argparse.Namespace) -> None:
                     f"{(server_mb - base_server + children_mb) / max(1, min(live, CAP)):.0f} MB per live session"
                 )
 
-            # The last burst's sessions are still live: with 50 of them, one more chat is past the cap.
-            past_cap = await bench.connect(bench.new_chats(1)[0])
-            elapsed, event = await bench.ask(past_cap, "one more chat")
-            print(
-                f"\npast the cap of {CAP}: answered in {elapsed * 1000:.0f} ms with {event['type']}: "
-                f"{event.get('message') or event.get('content')}"
-            )
-            await past_cap.close()
+            if not args.stall_only:
+                # The last burst's sessions are still live: with 50 of them, one more chat is past the cap.
+                past_cap = await bench.connect(bench.new_chats(1)[0])
+                elapsed, event = await bench.ask(past_cap, "one more chat")
+                print(
+                    f"\npast the cap of {CAP}: answered in {elapsed * 1000:.0f} ms with {event['type']}: "
+                    f"{event.get('message') or event.get('content')}"
+                )
+                await past_cap.close()
 
-            before, _, _ = tree_rss_mb(server.pid)
-            idle = [await bench.connect(c) for c in bench.new_chats(args.idle)]
-            await asyncio.sleep(1)
-            after, _, _ = tree_rss_mb(server.pid)
-            print(
-                f"\n{args.idle} idle connected chats: server +{after - before:.0f} MB, "
-                f"{(after - before) * 1024 / args.idle:.0f} KB per chat"
-            )
-            for ws in idle:
-                await ws.close()
+                before, _, _ = tree_rss_mb(server.pid)
+                idle = [await bench.connect(c) for c in bench.new_chats(args.idle)]
+                await asyncio.sleep(1)
+                after, _, _ = tree_rss_mb(server.pid)
+                print(
+                    f"\n{args.idle} idle connected chats: server +{after - before:.0f} MB, "
+                    f"{(after - before) * 1024 / args.idle:.0f} KB per chat"
+                )
+                for ws in idle:
+                    await ws.close()
 
             media = DATA_DIR / "served"
             media.mkdir()
@@ -255,13 +296,9 @@ async def main(args: argparse.Namespace) -> None:
             try:
                 page = f"http://127.0.0.1:{port}/login/"
                 quiet = http_latency(page, 2)
-                start_transcription(port, bench.token, f"http://127.0.0.1:{media_port}/talk.mp4")
-                busy = await asyncio.to_thread(http_latency, page, 8)
-                print(
-                    f"\nHTTP latency while idle: max {max(quiet) * 1000:.0f} ms; while a 66 s clip transcribes: "
-                    f"median {statistics.median(busy) * 1000:.0f} ms, max {max(busy) * 1000:.0f} ms "
-                    f"(largest event-loop stall ≤ {max(0.0, max(busy) - statistics.median(quiet)) * 1000:.0f} ms)"
-                )
+                job_id = start_transcription(port, bench.token, f"http://127.0.0.1:{media_port}/talk.mp4")
+                measured = await asyncio.to_thread(latency_during_job, port, bench.token, job_id, page)
+                print("\n" + stall_report(quiet, *measured))
             finally:
                 media_server.terminate()
         finally:
@@ -281,5 +318,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--idle", type=int, default=200)
+    parser.add_argument("--stall-only", action="store_true", help="only the event-loop stall during a transcription")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and the server log")
     asyncio.run(main(parser.parse_args()))

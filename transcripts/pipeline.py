@@ -1,5 +1,6 @@
 """The work of one job, wherever it runs (a web process's thread or a Celery worker): claim it, then
-download → probe → Whisper → store, reporting progress all along.
+download → probe → Whisper → store, reporting progress all along. In the embedded mode the Whisper step runs in
+the web process's child (transcripts.whisper_process); everything else, the database writes included, stays here.
 
 `execute_job` never raises for bad input: the job ends failed with a readable error.
 """
@@ -10,12 +11,13 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
-from transcripts import slots
+from transcripts import runner, slots
 from transcripts.engine.download import DownloadConfig, DownloadError, download_audio, duration_over_limit
 from transcripts.engine.probe import MediaError, probe_media
 from transcripts.engine.whisper import EngineConfig, TranscriptionResult, transcribe_file
@@ -25,10 +27,12 @@ from transcripts.liveness import claim_job
 from transcripts.models import JobStatus, Task, Transcript, TranscriptionJob
 from transcripts.progress import EventSink, JobCancelled, ProgressReporter
 from transcripts.recovery import job_work_dir
+from transcripts.whisper_process import WhisperProcessLost, whisper_process
 
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_SHARE = 20.0  # percent of a link job's progress bar given to the download
+STARTING_AGAIN = "Starting again: the Whisper process stopped"
 
 
 def engine_config(model: str = "") -> EngineConfig:
@@ -60,17 +64,22 @@ def execute_job(job_id: uuid.UUID | str, *, sink: EventSink | None = None) -> No
     """Claim the job and do its blocking work; progress events go to `sink` (default: the channel layer).
     A job that is not this process's to run (ended, or owned by another live runner) is left alone."""
     try:
-        job = claim_job(job_id)
-        if job is None or not job.is_active:
-            if job is not None:  # it failed at the claim (too many attempts): say so
-                ProgressReporter(job, sink=sink).announce(job.error)
-            return
-        _run_claimed(job, sink)
+        while True:
+            job = claim_job(job_id)
+            if job is None or not job.is_active:
+                if job is not None:  # it failed at the claim (too many attempts): say so
+                    ProgressReporter(job, sink=sink).announce(job.error)
+                return
+            if _run_claimed(job, sink):
+                return
+            # The Whisper process died under the job, as a worker may: it starts again the way the sweep starts a
+            # dead runner's job, through the claim, which counts the attempt (and fails it past the last one).
     finally:
         close_old_connections()
 
 
-def _run_claimed(job: TranscriptionJob, sink: EventSink | None) -> None:
+def _run_claimed(job: TranscriptionJob, sink: EventSink | None) -> bool:
+    """Run a claimed job to its end; False when it was interrupted and is to start again."""
     workdir = job_work_dir(job.id)
     shutil.rmtree(workdir, ignore_errors=True)  # a previous attempt's partial files
     workdir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +90,10 @@ def _run_claimed(job: TranscriptionJob, sink: EventSink | None) -> None:
                 transcript = _transcribe_job(job, progress, workdir)
             except JobCancelled:
                 progress.cancelled()
+            except WhisperProcessLost as exc:
+                logger.warning("Job %s: %s; starting it again", job.id, exc)
+                progress.interrupted(STARTING_AGAIN)
+                return False
             except (DownloadError, MediaError, TranscriptionError) as exc:
                 # yt-dlp wraps what its progress hook raised; a cancel seen there is still a cancel.
                 if progress.cancel_seen:
@@ -97,6 +110,7 @@ def _run_claimed(job: TranscriptionJob, sink: EventSink | None) -> None:
                 progress.done(transcript.id, warning=transcript.warning)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return True
 
 
 def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: Path) -> Transcript:
@@ -126,7 +140,7 @@ def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: 
     with slots.transcription_slot():
         progress.update(JobStatus.TRANSCRIBING, "Transcribing", base)
         started = time.monotonic()
-        result = transcribe_file(
+        result = transcribe_media(
             media_path,
             engine_config(job.model_name),
             language=job.language,
@@ -134,6 +148,7 @@ def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: 
             on_progress=lambda percent: progress.update(
                 JobStatus.TRANSCRIBING, "Transcribing", base + percent * (100 - base) / 100
             ),
+            check_cancel=progress.raise_if_cancelled,
         )
         job.transcribe_seconds = round(time.monotonic() - started, 3)
     job.warning = result.warning
@@ -143,6 +158,25 @@ def _transcribe_job(job: TranscriptionJob, progress: ProgressReporter, workdir: 
     if not result.segments:
         raise TranscriptionError("No speech was found in this media.")
     return _store_transcript(job, result, title, media_path)
+
+
+def transcribe_media(
+    path: Path,
+    config: EngineConfig,
+    *,
+    language: str,
+    task: str,
+    on_progress: Callable[[float], None],
+    check_cancel: Callable[[], None],
+) -> TranscriptionResult:
+    """Whisper on the media: in this process on a worker, which is there for it; in the web process's Whisper
+    process in the embedded mode, so that the web server never waits for it (check_cancel is called there between
+    progress steps, which come from the other process)."""
+    if runner.uses_workers():
+        return transcribe_file(path, config, language=language, task=task, on_progress=on_progress)
+    return whisper_process.transcribe(
+        path, config, language=language, task=task, on_progress=on_progress, check_cancel=check_cancel
+    )
 
 
 def _store_transcript(job: TranscriptionJob, result: TranscriptionResult, title: str, media: Path) -> Transcript:

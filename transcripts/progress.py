@@ -155,6 +155,13 @@ class ProgressReporter:
         self.job.error = ""
         self._emit("Cancelled", force=True)
 
+    def interrupted(self, message: str) -> None:
+        """The process running the job died under it and it starts again: it is queued again, not ended."""
+        self._unsent = False
+        self.status, self.stage, self.finished = JobStatus.QUEUED, message, True
+        TranscriptionJob.objects.filter(pk=self.job.pk).update(status=JobStatus.QUEUED, stage=message)
+        self._emit(message, force=True, save=False)
+
     def fail(self, error: str) -> None:
         self._flush()
         self.status, self.stage, self.finished = JobStatus.FAILED, "Failed", True

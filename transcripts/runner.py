@@ -2,7 +2,8 @@
 handle to wait on. The job service and its callers (agent tool, REST, web page, command line) never know which
 runner it is.
 
-- local (the embedded default): a thread pool in this process; downloads overlap, transcriptions take a slot.
+- local (the embedded default): a thread pool in this process; downloads overlap, transcriptions take a slot,
+  and Whisper itself runs in this process's one Whisper child process (transcripts.whisper_process).
 - celery (a broker is configured): a message to the transcription queue; a worker (`make worker`) claims the job
   row and runs it (transcripts.tasks). Progress reaches every websocket through the channel layer either way, and
   the job row in the database is the state a handle, the REST API and the pages read.

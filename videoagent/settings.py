@@ -287,9 +287,13 @@ WHISPER_LANGUAGE_DETECTOR = env_str("WHISPER_LANGUAGE_DETECTOR", "base")
 WHISPER_DEVICE = env_str("WHISPER_DEVICE", "auto")
 WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "")  # empty: int8 on CPU, float16 on CUDA
 WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 5)
-WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 0)  # 0: CTranslate2 picks
+# 0: on a worker CTranslate2 picks; in the embedded mode, every core but one (the web process keeps a core).
+WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 0)
 WHISPER_VAD_FILTER = env_bool("WHISPER_VAD_FILTER", True)
 TRANSCRIPTION_CONCURRENCY = env_int("TRANSCRIPTION_CONCURRENCY", 1)
+# In the embedded mode Whisper runs in a child process of the web server (transcripts/whisper_process.py), which
+# keeps its loaded model for the next job and stops after this many seconds without one.
+WHISPER_PROCESS_IDLE_SECONDS = env_float("WHISPER_PROCESS_IDLE_SECONDS", 300.0)
 
 # Where jobs run (transcripts/runner.py). "local": threads of the process that created the job (the embedded
 # default). "celery": Celery workers (`make worker`) through CELERY_BROKER_URL. "auto": celery when a broker is

@@ -11,7 +11,6 @@ from django.core.management import call_command
 
 from tests.job_helpers import make_job
 from transcripts import pipeline, runner
-from transcripts.engine import whisper
 from transcripts.errors import TranscriptionError
 from transcripts.jobs import JobRequest, submit_job, transcribe
 from transcripts.models import JobStatus, Transcript
@@ -57,7 +56,7 @@ def test_with_a_limit_of_one_two_jobs_never_transcribe_at_once(
 ):
     settings.TRANSCRIPTION_CONCURRENCY = 1
     intervals: list[tuple[float, float]] = []
-    real_transcribe = whisper.transcribe_file
+    real_transcribe = pipeline.transcribe_media  # Whisper's step, in the Whisper process
 
     def timed_transcribe(*args, **kwargs):
         start = time.monotonic()
@@ -66,7 +65,7 @@ def test_with_a_limit_of_one_two_jobs_never_transcribe_at_once(
         finally:
             intervals.append((start, time.monotonic()))
 
-    monkeypatch.setattr(pipeline, "transcribe_file", timed_transcribe)
+    monkeypatch.setattr(pipeline, "transcribe_media", timed_transcribe)
     jobs = [make_job(alice, str(make_upload(alice, "speech.mp4").id)) for _ in range(2)]
     handles = [runner.submit(job.id) for job in jobs]
     results = [handle.wait(timeout=120) for handle in handles]
