@@ -53,6 +53,7 @@ format: $(BIN)/.installed-test
 
 bench: $(BIN)/.installed-test
 	$(BIN)/python bench/transcription.py
+	$(BIN)/python bench/coverage.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/recovery.py

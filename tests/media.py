@@ -201,6 +201,25 @@ def reference_words(parts: list[tuple[str, float]], language: str) -> str:
     return " ".join(REAL_PIECES[name][1] for name, _ in parts if name.startswith(language))
 
 
+# Two real sentences of two voices, repeated with 2 s pauses: Whisper base, decoding the default 30-second chunks,
+# wrote one sentence of some windows and stopped (12 of 24 "what your country" and 16 of 24 "permission" on 326 s).
+ASK_NOT = ((2.85, 7.6), "ask not what your country can do for you")  # seconds of jfk.flac
+
+
+def repeated_sentences_mp4(jfk: Path, multilingual: Path, path: Path, repeats: int, pause: float = 2.0) -> Path:
+    """JFK's "ask not what your country can do for you" and the licence's first sentence, one after the other."""
+    from faster_whisper import decode_audio
+
+    (ask_start, ask_end), _ = ASK_NOT
+    (licence_start, licence_end), _ = REAL_PIECES["en-a"]
+    ask = decode_audio(str(jfk), sampling_rate=SAMPLE_RATE)[int(ask_start * SAMPLE_RATE) : int(ask_end * SAMPLE_RATE)]
+    licence = decode_audio(str(multilingual), sampling_rate=SAMPLE_RATE)
+    licence = licence[int(licence_start * SAMPLE_RATE) : int(licence_end * SAMPLE_RATE)]
+    silence = np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32)
+    pieces = [np.zeros(SAMPLE_RATE // 4, dtype=np.float32)] + [ask, silence, licence, silence] * repeats
+    return write_mp4(path, np.concatenate(pieces), rate=SAMPLE_RATE)
+
+
 def cut_mp4(source: Path, path: Path, *, start: float, end: float | None = None) -> Path:
     """The part of `source` from start to end (seconds) as an MP4."""
     samples, rate = read_audio(source)

@@ -7,17 +7,21 @@ or hold babble that the VAD takes for speech and in which no words can be told.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from accounts.models import ApiToken
+from tests.conftest import TEST_DATA
 from tests.job_helpers import transcribe_now
 from tests.media import (
     ENGLISH_GERMAN_ENGLISH,
     GERMAN_ENGLISH_GERMAN,
     REAL_PIECES,
+    normalise,
     reference_words,
+    repeated_sentences_mp4,
     word_error_rate,
 )
 from transcripts import exports
@@ -82,6 +86,29 @@ def test_speech_the_decoder_skipped_is_decoded_again_and_its_words_come_back(med
     skipped = coverage.uncovered([(0.3, result.duration)], first_pass[0], at_least=coverage.MIN_UNCOVERED_SECONDS)
     assert sum(end - start for start, end in skipped) >= 5, "the first pass lost nothing: this case no longer tests"
     assert_every_part_came_out(result.segments, ENGLISH_GERMAN_ENGLISH)
+    assert result.gaps == []
+
+
+REPEATS = 12
+
+
+@pytest.fixture(scope="module")
+def repeated_sentences(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("repeated")
+    return repeated_sentences_mp4(
+        TEST_DATA / "jfk.flac", TEST_DATA / "multilingual.mp3", directory / "repeated.mp4", repeats=REPEATS
+    )
+
+
+@pytest.mark.parametrize(("model", "decoding"), [("base", "batched"), ("base", "sequential"), ("tiny.en", "batched")])
+def test_sentences_repeated_with_pauses_all_come_out(repeated_sentences, model, decoding):
+    """Issue 21's case: decoding the default chunks, base wrote one sentence of some windows and stopped (8 of 12
+    of each sentence came out of this 163 s clip); the coverage check decodes what it skipped again."""
+    result = transcribe_file(repeated_sentences, EngineConfig(model=model, decoding=decoding))
+
+    text = normalise(result.text)
+    assert text.count("what your country can do for you") == REPEATS, result.text
+    assert text.count("free of charge to any person obtaining a copy of") == REPEATS, result.text
     assert result.gaps == []
 
 

@@ -18,7 +18,7 @@ from transcripts.engine.speech import Chunk, Span
 
 WORD_TOLERANCE_SECONDS = 0.3  # word timestamps are approximate, and the VAD pads each span by 0.4 s of silence
 MAX_WORD_SECONDS = 2.0  # a "word" longer than this was stretched over speech the decoder skipped
-MIN_UNCOVERED_SECONDS = 1.0  # shorter stretches are a breath, a click, a word's tail: not worth a decode
+MIN_UNCOVERED_SECONDS = 0.6  # shorter stretches are a breath, a click, a word's tail: not worth a decode
 WARN_SHARE = 0.05  # gaps over this share of the speech are worth a warning...
 WARN_GAP_SECONDS = 5.0  # ...and so is any one gap this long
 

@@ -160,11 +160,12 @@ def transcribe_file(
     def detect(parts: list[speech.Chunk]) -> None:
         speech.detect_languages(model, audio, parts, batch_size=config.batch_size, on_batch=lambda done: None)
 
+    def decode_again(group: list[speech.Chunk]) -> list[dict[str, Any]]:
+        report(100 - RECOVERY_SHARE)  # no further along, but a cancel is seen between the decodes
+        return _decode(model, audio, group, config, task=task, skip_silence=True)
+
     segments, gaps = coverage.recover(
-        chunks,
-        segments,
-        decode=lambda group: _decode(model, audio, group, config, task=task, skip_silence=True),
-        detect=None if language or english_only else detect,
+        chunks, segments, decode=decode_again, detect=None if language or english_only else detect
     )
     report(100.0)
     speech_heard = sum(end - start for chunk in chunks for start, end in chunk.spans)
